@@ -1,0 +1,23 @@
+namespace DinoSharp.Data;
+
+/// <summary>A decoded 8-bit RGB image, row-major, interleaved (H × W × 3). The one image type the library passes around.</summary>
+public sealed class RgbImage
+{
+    public RgbImage(int width, int height, byte[] pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        if (width <= 0 || height <= 0)
+            throw new ArgumentOutOfRangeException(nameof(width), $"Image size must be positive, got {width}×{height}.");
+        if (pixels.Length != checked(width * height * 3))
+            throw new ArgumentException($"Expected {width * height * 3} bytes for a {width}×{height} RGB image, got {pixels.Length}.", nameof(pixels));
+        Width = width;
+        Height = height;
+        Pixels = pixels;
+    }
+
+    public int Width { get; }
+    public int Height { get; }
+
+    /// <summary>Interleaved RGB bytes, index (y * Width + x) * 3 + channel.</summary>
+    public byte[] Pixels { get; }
+}
