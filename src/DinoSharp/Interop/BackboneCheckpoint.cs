@@ -1,0 +1,109 @@
+using System.Text.RegularExpressions;
+using DinoSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Interop;
+
+/// <summary>Loads and saves backbone weights in Meta's and Hugging Face's layouts, checking every key and shape.</summary>
+public static partial class BackboneCheckpoint
+{
+    /// <summary>Reads a checkpoint of the given layout and returns it in Meta's key layout.</summary>
+    public static Dictionary<string, Tensor> ReadMetaStateDict(string path, CheckpointLayout layout)
+    {
+        var raw = TensorFile.Read(path);
+        var dict = layout switch
+        {
+            CheckpointLayout.Meta => raw,
+            CheckpointLayout.MetaTrainingTeacher => StripPrefix(raw, path, "teacher.backbone.", "model.teacher.backbone.", "teacher.backbone."),
+            CheckpointLayout.MetaTrainingStudent => StripPrefix(raw, path, "student.backbone.", "model.student.backbone.", "student.backbone."),
+            CheckpointLayout.HuggingFace => HuggingFaceLayout.ToMeta(StripOptionalPrefix(raw, "dinov2.")),
+            _ => throw new ArgumentOutOfRangeException(nameof(layout)),
+        };
+        return Unchunk(dict);
+    }
+
+    /// <summary>Loads weights into <paramref name="model"/>; every key and shape must match (the error lists all differences).</summary>
+    public static void Load(DinoVisionTransformer model, string path, CheckpointLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var dict = ReadMetaStateDict(path, layout);
+        LoadStateDict(model, dict, path);
+    }
+
+    /// <summary>Copies a Meta-layout state dict into the model after checking keys and shapes.</summary>
+    public static void LoadStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> dict, string source)
+    {
+        var expected = model.state_dict();
+        var missing = expected.Keys.Where(k => !dict.ContainsKey(k)).ToList();
+        var unexpected = dict.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        var misshaped = expected.Where(kv => dict.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"{kv.Key} {Shape(dict[kv.Key])} (model {Shape(kv.Value)})").ToList();
+        if (missing.Count + unexpected.Count + misshaped.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"{missing.Count} missing ({Summarize(missing)})");
+            if (unexpected.Count > 0) parts.Add($"{unexpected.Count} unexpected ({Summarize(unexpected)})");
+            if (misshaped.Count > 0) parts.Add($"{misshaped.Count} mis-shaped ({Summarize(misshaped)})");
+            string arch = model is DinoVisionTransformer vit ? $" {Describe(vit.Config)}" : "";
+            throw new CheckpointException($"{source}: does not fit the{arch} model: {string.Join("; ", parts)}.");
+        }
+        using var _ = torch.no_grad();
+        foreach (var (key, target) in expected)
+            target.copy_(dict[key]);
+    }
+
+    /// <summary>Writes the model's weights in Meta's layout: a .pth (PyTorch zip pickle) or .safetensors by extension.</summary>
+    public static void SaveMeta(nn.Module model, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var dict = model.state_dict();
+        if (path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase))
+        {
+            var ordered = new System.Collections.Specialized.OrderedDictionary();
+            foreach (var (k, v) in dict) ordered[k] = v.detach().cpu().contiguous();
+            TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, ordered);
+        }
+        else
+        {
+            SafetensorsFile.Save(path, dict, metadata);
+        }
+    }
+
+    /// <summary>Writes the model in Hugging Face's Dinov2Model layout: model.safetensors and config.json in a folder.</summary>
+    public static void SaveHuggingFace(DinoVisionTransformer model, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var hf = HuggingFaceLayout.FromMeta(model.state_dict(), model.Config.Depth);
+        SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), hf, new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(folder, "config.json"), HuggingFaceLayout.ConfigJson(model.Config));
+    }
+
+    public static string Describe(VisionTransformerConfig c) =>
+        $"ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, {c.PositionGrid}×{c.PositionGrid} position grid, {c.NumRegisterTokens} registers, {c.FfnLayer})";
+
+    static Dictionary<string, Tensor> StripPrefix(Dictionary<string, Tensor> raw, string path, string display, params string[] prefixes)
+    {
+        var result = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in raw)
+            foreach (var p in prefixes)
+                if (k.StartsWith(p, StringComparison.Ordinal)) { result[k[p.Length..]] = v; break; }
+        if (result.Count == 0)
+            throw new CheckpointException($"{path}: no tensors under '{display}' (is this a training checkpoint? For a plain backbone use the Meta layout).");
+        return result;
+    }
+
+    static Dictionary<string, Tensor> StripOptionalPrefix(Dictionary<string, Tensor> raw, string prefix) =>
+        raw.ToDictionary(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) ? kv.Key[prefix.Length..] : kv.Key, kv => kv.Value);
+
+    /// <summary>block_chunks > 0 checkpoints store blocks.{chunk}.{i}.* with the global index i; map to blocks.{i}.*.</summary>
+    static Dictionary<string, Tensor> Unchunk(Dictionary<string, Tensor> dict) =>
+        dict.ToDictionary(kv => ChunkedBlock().Replace(kv.Key, "blocks.$2."), kv => kv.Value);
+
+    [GeneratedRegex(@"^blocks\.(\d+)\.(\d+)\.")]
+    private static partial Regex ChunkedBlock();
+
+    static string Shape(Tensor t) => "[" + string.Join(",", t.shape) + "]";
+
+    static string Summarize(List<string> items) =>
+        string.Join(", ", items.Take(4)) + (items.Count > 4 ? $", … {items.Count - 4} more" : "");
+}

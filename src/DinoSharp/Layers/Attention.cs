@@ -1,0 +1,56 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Layers;
+
+/// <summary>
+/// Multi-head self-attention with one fused qkv projection (rows q | k | v, heads contiguous inside each),
+/// computed with libtorch's fused scaled_dot_product_attention.
+/// </summary>
+public sealed class Attention : nn.Module<Tensor, Tensor>
+{
+    readonly Linear qkv;
+    readonly Linear proj;
+    readonly int numHeads;
+
+    public Attention(long dim, int numHeads, bool qkvBias = true, bool projBias = true) : base(nameof(Attention))
+    {
+        if (dim % numHeads != 0)
+            throw new ArgumentException($"Embedding dimension {dim} is not divisible by the number of heads {numHeads}.");
+        this.numHeads = numHeads;
+        qkv = nn.Linear(dim, dim * 3, qkvBias);
+        proj = nn.Linear(dim, dim, projBias);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (q, k, v) = SplitHeads(x);
+        var o = nn.functional.scaled_dot_product_attention(q, k, v);   // [B, heads, N, headDim]
+        return Merge(o, x.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Attention output and the softmax attention weights [B, heads, N, N] (for attention maps; not fused).</summary>
+    public (Tensor Output, Tensor Weights) ForwardWithWeights(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (q, k, v) = SplitHeads(x);
+        double scale = 1.0 / Math.Sqrt(q.shape[3]);
+        var weights = torch.matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+        var o = torch.matmul(weights, v);
+        return (Merge(o, x.shape).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
+    }
+
+    (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor x)
+    {
+        long b = x.shape[0], n = x.shape[1], c = x.shape[2];
+        // [B, N, 3C] → [3, B, heads, N, headDim]
+        var parts = qkv.forward(x).reshape(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
+        return (parts[0], parts[1], parts[2]);
+    }
+
+    Tensor Merge(Tensor o, long[] shape) =>
+        proj.forward(o.transpose(1, 2).reshape(shape[0], shape[1], shape[2]));   // heads concatenated in order
+}

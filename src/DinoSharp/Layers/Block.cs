@@ -1,0 +1,57 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Layers;
+
+/// <summary>
+/// Pre-norm transformer block: x += drop_path(ls1 ⊙ attn(norm1 x)); x += drop_path(ls2 ⊙ mlp(norm2 x)).
+/// Field names are dinov2's, so the state-dict keys are too.
+/// </summary>
+public sealed class Block : nn.Module<Tensor, Tensor>
+{
+    readonly LayerNorm norm1;
+    readonly Attention attn;
+    readonly LayerScale ls1;
+    readonly LayerNorm norm2;
+    readonly nn.Module<Tensor, Tensor> mlp;
+    readonly LayerScale ls2;
+    readonly double dropPath;
+
+    public Block(long dim, int numHeads, long mlpHidden, FeedForwardKind ffn, bool qkvBias, bool projBias, bool ffnBias,
+        double layerScaleInit, double dropPath, double layerNormEps) : base(nameof(Block))
+    {
+        norm1 = nn.LayerNorm(dim, layerNormEps);
+        attn = new Attention(dim, numHeads, qkvBias, projBias);
+        ls1 = new LayerScale(dim, layerScaleInit);
+        norm2 = nn.LayerNorm(dim, layerNormEps);
+        mlp = ffn switch
+        {
+            FeedForwardKind.Mlp => new Mlp(dim, mlpHidden, ffnBias),
+            FeedForwardKind.SwiGLU => new SwiGLUFFN(dim, mlpHidden, ffnBias),
+            _ => throw new ArgumentOutOfRangeException(nameof(ffn), ffn, "Unknown feed-forward kind."),
+        };
+        ls2 = new LayerScale(dim, layerScaleInit);
+        this.dropPath = dropPath;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = DropPath.Apply(ls1.forward(attn.forward(norm1.forward(x))), dropPath, training);
+        var h = x + a;
+        var f = DropPath.Apply(ls2.forward(mlp.forward(norm2.forward(h))), dropPath, training);
+        return (h + f).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The block output and the attention weights [B, heads, N, N] of its attention layer (eval only).</summary>
+    public (Tensor Output, Tensor Attention) ForwardWithAttention(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (a, weights) = attn.ForwardWithWeights(norm1.forward(x));
+        var h = x + ls1.forward(a);
+        var y = h + ls2.forward(mlp.forward(norm2.forward(h)));
+        return (y.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
+    }
+}

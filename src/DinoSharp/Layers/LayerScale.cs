@@ -1,0 +1,21 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Layers;
+
+/// <summary>Per-channel learned scale of a residual branch (CaiT's LayerScale): x ⊙ γ, γ initialised to a small value.</summary>
+public sealed class LayerScale : nn.Module<Tensor, Tensor>
+{
+    readonly Parameter gamma;
+
+    public LayerScale(long dim, double initValue) : base(nameof(LayerScale))
+    {
+        gamma = new Parameter(torch.full(dim, initValue));
+        RegisterComponents();
+    }
+
+    public Parameter Gamma => gamma;
+
+    public override Tensor forward(Tensor x) => x * gamma;
+}

@@ -1,0 +1,26 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Layers;
+
+/// <summary>The ViT feed-forward network: fc2(GELU(fc1 x)), GELU with the exact erf form.</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear fc1;
+    readonly Linear fc2;
+
+    public Mlp(long inFeatures, long hiddenFeatures, bool bias = true) : base(nameof(Mlp))
+    {
+        fc1 = nn.Linear(inFeatures, hiddenFeatures, bias);
+        fc2 = nn.Linear(hiddenFeatures, inFeatures, bias);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var hidden = fc1.forward(x);
+        using var activated = nn.functional.gelu(hidden);
+        return fc2.forward(activated);
+    }
+}
