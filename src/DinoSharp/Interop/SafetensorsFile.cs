@@ -95,7 +95,10 @@ public static class SafetensorsFile
         return result;
     }
 
-    /// <summary>Writes float32 tensors (converted to contiguous CPU float32) in the given order.</summary>
+    /// <summary>
+    /// Writes tensors in the given order: int64 tensors as I64 (labels, indices), everything else converted to
+    /// contiguous CPU float32.
+    /// </summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
@@ -110,14 +113,13 @@ public static class SafetensorsFile
         var blobs = new List<byte[]>(list.Count);
         foreach (var (key, t) in list)
         {
-            using var cpu = t.detach().to(ScalarType.Float32, CPU).contiguous();
-            var data = cpu.data<float>().ToArray();
-            var bytes = new byte[data.Length * 4];
-            Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
+            bool isInt64 = t.dtype == ScalarType.Int64;
+            using var cpu = t.detach().to(isInt64 ? ScalarType.Int64 : ScalarType.Float32, CPU).contiguous();
+            byte[] bytes = isInt64 ? ToBytes(cpu.data<long>().ToArray(), 8) : ToBytes(cpu.data<float>().ToArray(), 4);
             blobs.Add(bytes);
             header[key] = new JsonObject
             {
-                ["dtype"] = "F32",
+                ["dtype"] = isInt64 ? "I64" : "F32",
                 ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()),
                 ["data_offsets"] = new JsonArray(offset, offset + bytes.Length),
             };
@@ -135,6 +137,13 @@ public static class SafetensorsFile
         fs.Write(len);
         fs.Write(headerBytes);
         foreach (var b in blobs) fs.Write(b);
+    }
+
+    static byte[] ToBytes(Array data, int elementSize)
+    {
+        var bytes = new byte[data.Length * elementSize];
+        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
+        return bytes;
     }
 
     static FileStream OpenOrThrow(string path)

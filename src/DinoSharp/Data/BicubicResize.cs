@@ -1,0 +1,94 @@
+using System.Buffers;
+
+namespace DinoSharp.Data;
+
+/// <summary>
+/// Crop + resize of an 8-bit RGB image into a float CHW buffer in [0, 1] (what torchvision's resized_crop on a PIL
+/// image followed by ToTensor produces), with Pillow's antialiased bicubic: horizontal pass, then vertical pass.
+/// Unlike Pillow, the intermediate image is kept in float instead of being rounded and clamped to uint8, and the
+/// result is clamped to [0, 1] once at the end; differences are below one grey level.
+/// </summary>
+public static class BicubicResize
+{
+    public static void ResizeToChw(RgbImage image, CropBox box, int outWidth, int outHeight, bool flipHorizontal, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (box.Left < 0 || box.Top < 0 || box.Width <= 0 || box.Height <= 0
+            || box.Left + box.Width > image.Width || box.Top + box.Height > image.Height)
+            throw new ArgumentOutOfRangeException(nameof(box), $"{box} is outside the {image.Width}×{image.Height} image.");
+        int plane = outWidth * outHeight;
+        if (destination.Length < 3 * plane)
+            throw new ArgumentException($"Destination holds {destination.Length} floats, need {3 * plane}.", nameof(destination));
+
+        var hw = ResampleWeights.Bicubic(box.Width, outWidth);
+        var vw = ResampleWeights.Bicubic(box.Height, outHeight);
+        // Only the crop rows some vertical tap reads go through the horizontal pass.
+        int rowFirst = vw.Start[0];
+        int rowEnd = vw.Start[outHeight - 1] + vw.Length[outHeight - 1];
+        for (int y = 0; y < outHeight; y++)
+        {
+            rowFirst = Math.Min(rowFirst, vw.Start[y]);
+            rowEnd = Math.Max(rowEnd, vw.Start[y] + vw.Length[y]);
+        }
+        int rows = rowEnd - rowFirst;
+        int rowStride = outWidth * 3;
+        float[] tmp = ArrayPool<float>.Shared.Rent(rows * rowStride);
+        float[] acc = ArrayPool<float>.Shared.Rent(rowStride);
+        try
+        {
+            byte[] px = image.Pixels;
+            int srcStride = image.Width * 3;
+            int hk = hw.KernelSize;
+            for (int r = 0; r < rows; r++)
+            {
+                int srcRow = (box.Top + rowFirst + r) * srcStride + box.Left * 3;
+                int t = r * rowStride;
+                for (int x = 0; x < outWidth; x++)
+                {
+                    int p = srcRow + hw.Start[x] * 3;
+                    int n = hw.Length[x];
+                    int wo = x * hk;
+                    float a0 = 0, a1 = 0, a2 = 0;
+                    for (int k = 0; k < n; k++, p += 3)
+                    {
+                        float w = hw.Weights[wo + k];
+                        a0 += w * px[p];
+                        a1 += w * px[p + 1];
+                        a2 += w * px[p + 2];
+                    }
+                    tmp[t + 3 * x] = a0;
+                    tmp[t + 3 * x + 1] = a1;
+                    tmp[t + 3 * x + 2] = a2;
+                }
+            }
+
+            int vk = vw.KernelSize;
+            const float inv255 = 1f / 255f;
+            for (int y = 0; y < outHeight; y++)
+            {
+                Array.Clear(acc, 0, rowStride);
+                int n = vw.Length[y];
+                for (int k = 0; k < n; k++)
+                {
+                    float w = vw.Weights[y * vk + k];
+                    int t = (vw.Start[y] - rowFirst + k) * rowStride;
+                    for (int i = 0; i < rowStride; i++)
+                        acc[i] += w * tmp[t + i];
+                }
+                int rowOut = y * outWidth;
+                for (int x = 0; x < outWidth; x++)
+                {
+                    int dx = rowOut + (flipHorizontal ? outWidth - 1 - x : x);
+                    destination[dx] = Math.Clamp(acc[3 * x] * inv255, 0f, 1f);
+                    destination[plane + dx] = Math.Clamp(acc[3 * x + 1] * inv255, 0f, 1f);
+                    destination[2 * plane + dx] = Math.Clamp(acc[3 * x + 2] * inv255, 0f, 1f);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(tmp);
+            ArrayPool<float>.Shared.Return(acc);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace DinoSharp.Data;
+
+/// <summary>Fashion-MNIST (Xiao et al., 2017) as installed by Debian's <c>dataset-fashion-mnist</c> package: 60,000
+/// training and 10,000 test images, 28×28 grey (returned as RGB), 10 balanced classes.</summary>
+public sealed class FashionMnist : IImageDataset
+{
+    public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
+
+    public const string InstallCommand = "sudo apt-get install -y dataset-fashion-mnist";
+
+    /// <summary>The class names in label order, as published with the dataset.</summary>
+    public static readonly IReadOnlyList<string> Classes =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    readonly IdxDataset _idx;
+
+    /// <summary>Opens the training (<paramref name="train"/> = true, 60,000 images) or test split (10,000).</summary>
+    public FashionMnist(bool train, string folder = DefaultFolder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        string prefix = train ? "train" : "t10k";
+        string images = Path.Combine(folder, prefix + "-images-idx3-ubyte.gz");
+        string labels = Path.Combine(folder, prefix + "-labels-idx1-ubyte.gz");
+        foreach (string f in new[] { images, labels })
+            if (!File.Exists(f))
+                throw new DatasetNotFoundException(
+                    $"Fashion-MNIST is not installed: '{f}' is missing. Install it with `{InstallCommand}`.");
+        Name = "fashion-mnist:" + (train ? "train" : "test");
+        _idx = new IdxDataset(images, labels, Classes, Name);
+    }
+
+    public string Name { get; }
+    public int Count => _idx.Count;
+    public IReadOnlyList<string>? ClassNames => Classes;
+    public RgbImage Load(int index) => _idx.Load(index);
+    public int? Label(int index) => _idx.Label(index);
+    public string Describe(int index) => _idx.Describe(index);
+}

@@ -1,0 +1,25 @@
+namespace DinoSharp.Data;
+
+/// <summary>
+/// A fixed, ordered collection of images with optional integer labels. Implementations must be safe to call from
+/// several loader threads at once and must return the same image for the same index every time.
+/// </summary>
+public interface IImageDataset
+{
+    /// <summary>A short human-readable name (e.g. "fashion-mnist:train", a folder path).</summary>
+    string Name { get; }
+
+    int Count { get; }
+
+    /// <summary>Decodes image <paramref name="index"/>; throws <see cref="ImageDecodeException"/> naming the file if it is bad.</summary>
+    RgbImage Load(int index);
+
+    /// <summary>The class index of image <paramref name="index"/>, or null when the dataset is unlabelled.</summary>
+    int? Label(int index);
+
+    /// <summary>Class names indexed by label, or null when unknown or unlabelled.</summary>
+    IReadOnlyList<string>? ClassNames { get; }
+
+    /// <summary>Where image <paramref name="index"/> comes from: a file path, or "idx:#123" for images inside a file.</summary>
+    string Describe(int index);
+}

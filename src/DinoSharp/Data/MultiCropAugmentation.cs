@@ -1,0 +1,99 @@
+namespace DinoSharp.Data;
+
+/// <summary>
+/// dinov2's DataAugmentationDINO, written on float CHW buffers: for each crop, RandomResizedCrop (bicubic) and
+/// horizontal flip, then colour jitter (p 0.8), grayscale (p 0.2), Gaussian blur (global 1 / global 2 / local
+/// probabilities from <see cref="CropConfig"/>), solarize (global 2 only) and ImageNet normalisation. All randomness
+/// of one image comes from one <see cref="DataRandom"/> seeded by the caller, consumed crop by crop in a fixed order,
+/// so the views of an image depend only on (image, seed).
+/// </summary>
+public sealed class MultiCropAugmentation
+{
+    public const int GlobalCropsNumber = 2;
+
+    readonly ColorJitter _jitter;
+
+    public MultiCropAugmentation(CropConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(patchSize: 1);
+        Config = config;
+        _jitter = new ColorJitter(config.Brightness, config.Contrast, config.Saturation, config.Hue);
+    }
+
+    public CropConfig Config { get; }
+
+    /// <summary>Floats in one global crop (3·G·G).</summary>
+    public int GlobalCropLength => 3 * Config.GlobalCropsSize * Config.GlobalCropsSize;
+
+    /// <summary>Floats in one local crop (3·l·l).</summary>
+    public int LocalCropLength => 3 * Config.LocalCropsSize * Config.LocalCropsSize;
+
+    public MultiCropSample Apply(RgbImage image, ulong seed, int? label = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var global = new float[GlobalCropsNumber][];
+        var local = new float[Config.LocalCropsNumber][];
+        var rng = new DataRandom(seed);
+        for (int c = 0; c < GlobalCropsNumber; c++)
+        {
+            global[c] = new float[GlobalCropLength];
+            GlobalCrop(image, c, rng, global[c]);
+        }
+        for (int c = 0; c < local.Length; c++)
+        {
+            local[c] = new float[LocalCropLength];
+            LocalCrop(image, rng, local[c]);
+        }
+        return new MultiCropSample(global, local, Config.GlobalCropsSize, Config.LocalCropsSize, label);
+    }
+
+    /// <summary>
+    /// Writes the views of one image straight into crop-major batch buffers (the layout of
+    /// <see cref="MultiCropBatch"/>): global crop c of batch slot b at offset (c·B + b)·GlobalCropLength, local crop c
+    /// at (c·B + b)·LocalCropLength. Produces exactly the values of <see cref="Apply"/> for the same seed.
+    /// </summary>
+    public void ApplyInto(RgbImage image, ulong seed, float[] globalBatch, float[] localBatch, int batchSize, int slot)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(globalBatch);
+        ArgumentNullException.ThrowIfNull(localBatch);
+        if ((uint)slot >= (uint)batchSize) throw new ArgumentOutOfRangeException(nameof(slot));
+        var rng = new DataRandom(seed);
+        for (int c = 0; c < GlobalCropsNumber; c++)
+            GlobalCrop(image, c, rng, globalBatch.AsSpan((c * batchSize + slot) * GlobalCropLength, GlobalCropLength));
+        for (int c = 0; c < Config.LocalCropsNumber; c++)
+            LocalCrop(image, rng, localBatch.AsSpan((c * batchSize + slot) * LocalCropLength, LocalCropLength));
+    }
+
+    void GlobalCrop(RgbImage image, int index, DataRandom rng, Span<float> dst) =>
+        View(image, rng, Config.GlobalCropsSize, Config.GlobalCropsScale,
+            index == 0 ? Config.BlurProbabilityGlobal1 : Config.BlurProbabilityGlobal2,
+            index == 0 ? 0.0 : Config.SolarizeProbabilityGlobal2, dst);
+
+    void LocalCrop(RgbImage image, DataRandom rng, Span<float> dst) =>
+        View(image, rng, Config.LocalCropsSize, Config.LocalCropsScale, Config.BlurProbabilityLocal, 0.0, dst);
+
+    void View(RgbImage image, DataRandom rng, int size, ScaleRange scale, double blurP, double solarizeP, Span<float> dst)
+    {
+        int plane = size * size;
+        // Geometric part (geometric_augmentation_global/local): crop box, then flip.
+        var box = RandomResizedCrop.Sample(image.Width, image.Height, scale, Config.CropAspectRatio, rng);
+        bool flip = rng.Bernoulli(Config.FlipProbability);
+        BicubicResize.ResizeToChw(image, box, size, size, flip, dst);
+
+        // Photometric part (color_jittering + the per-crop extras), in the reference order.
+        if (rng.Bernoulli(Config.ColorJitterProbability))
+            _jitter.Apply(dst, plane, rng);
+        if (rng.Bernoulli(Config.GrayscaleProbability))
+            ColorOps.Grayscale(dst, plane);
+        if (rng.Bernoulli(blurP))
+        {
+            double sigma = rng.Uniform(Config.BlurSigmaMin, Config.BlurSigmaMax);
+            GaussianBlur.Apply(dst, size, size, GaussianBlur.Kernel(sigma, Config.BlurKernelSize));
+        }
+        if (solarizeP > 0 && rng.Bernoulli(solarizeP))
+            ColorOps.Solarize(dst[..(3 * plane)]);
+        ColorOps.Normalize(dst, plane, ColorOps.ImageNetMean, ColorOps.ImageNetStd);
+    }
+}

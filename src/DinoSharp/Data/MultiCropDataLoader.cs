@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+
+namespace DinoSharp.Data;
+
+/// <summary>
+/// Infinite, deterministic multi-crop batches. Epoch e visits the dataset in a Fisher–Yates order seeded by
+/// (seed, e); the last incomplete batch of an epoch is dropped. Batch k is the same bytes whatever the number of
+/// worker threads and whether the run started at 0 or resumed at k: every image's augmentation is seeded by
+/// (seed, k, slot) and the masks by (seed, k). Worker threads each build whole batches (decode → augment → collate)
+/// ahead of the consumer, at most <see cref="PrefetchBatches"/> ahead.
+/// Images that fail to load are reported once through the log callback, counted in <see cref="SkippedCount"/>, and
+/// replaced by the next index that loads (so the replacement is deterministic too).
+/// </summary>
+public sealed class MultiCropDataLoader
+{
+    readonly IImageDataset _dataset;
+    readonly MultiCropAugmentation _augmentation;
+    readonly MultiCropCollator _collator;
+    readonly Action<string> _log;
+    readonly ConcurrentDictionary<int, bool> _bad = new();
+    readonly bool _labelled;
+    // A reference (not a value tuple) so workers swap it atomically.
+    Tuple<long, int[]>? _epochOrder;
+
+    public MultiCropDataLoader(IImageDataset dataset, MultiCropAugmentation augmentation, MultiCropCollator collator,
+        int batchSize, ulong seed, int? workers = null, int prefetchBatches = 4, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(augmentation);
+        ArgumentNullException.ThrowIfNull(collator);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefetchBatches, 1);
+        if (dataset.Count < batchSize)
+            throw new ArgumentException($"Dataset '{dataset.Name}' has {dataset.Count} images, fewer than one batch of {batchSize}.", nameof(batchSize));
+        int size = augmentation.Config.GlobalCropsSize;
+        var m = collator.Masking;
+        if (size % m.GridWidth != 0 || size % m.GridHeight != 0 || size / m.GridWidth != size / m.GridHeight)
+            throw new ArgumentException($"Mask grid {collator.Masking.GridHeight}×{collator.Masking.GridWidth} does not tile the {size} px global crop.", nameof(collator));
+        _dataset = dataset;
+        _augmentation = augmentation;
+        _collator = collator;
+        BatchSize = batchSize;
+        Seed = seed;
+        Workers = workers ?? Math.Max(1, Environment.ProcessorCount - 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Workers, 1, nameof(workers));
+        PrefetchBatches = prefetchBatches;
+        _log = log ?? (_ => { });
+        _labelled = dataset.Label(0).HasValue;
+    }
+
+    public int BatchSize { get; }
+    public ulong Seed { get; }
+    public int Workers { get; }
+    public int PrefetchBatches { get; }
+
+    /// <summary>Full batches per epoch (drop_last).</summary>
+    public int BatchesPerEpoch => _dataset.Count / BatchSize;
+
+    /// <summary>Distinct images found unreadable so far.</summary>
+    public int SkippedCount => _bad.Count;
+
+    /// <summary>The dataset order of epoch <paramref name="epoch"/>.</summary>
+    public int[] EpochOrder(long epoch)
+    {
+        var cached = Volatile.Read(ref _epochOrder);
+        if (cached is not null && cached.Item1 == epoch) return cached.Item2;
+        int[] order = new DataRandom(DataRandom.Mix(Seed, (ulong)epoch, 0x0E90C4UL)).Permutation(_dataset.Count);
+        Volatile.Write(ref _epochOrder, Tuple.Create(epoch, order));
+        return order;
+    }
+
+    /// <summary>Builds batch <paramref name="iteration"/> on the calling thread.</summary>
+    public MultiCropBatch BuildBatch(long iteration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        long epoch = iteration / BatchesPerEpoch;
+        int position = (int)(iteration % BatchesPerEpoch);
+        int[] order = EpochOrder(epoch);
+        var cfg = _augmentation.Config;
+        var global = new float[2 * BatchSize * _augmentation.GlobalCropLength];
+        var local = new float[cfg.LocalCropsNumber * BatchSize * _augmentation.LocalCropLength];
+        long[]? labels = _labelled ? new long[BatchSize] : null;
+        for (int slot = 0; slot < BatchSize; slot++)
+        {
+            (int index, RgbImage image) = LoadGood(order[position * BatchSize + slot]);
+            _augmentation.ApplyInto(image, DataRandom.Mix(Seed, (ulong)iteration, (ulong)slot), global, local, BatchSize, slot);
+            if (labels is not null) labels[slot] = _dataset.Label(index) ?? -1;
+        }
+        var maskRng = new DataRandom(DataRandom.Mix(Seed, (ulong)iteration, 0x3A5C_0000UL));
+        return _collator.Collate(global, local, BatchSize, cfg.GlobalCropsSize, cfg.LocalCropsSize, cfg.LocalCropsNumber, labels, maskRng, iteration);
+    }
+
+    /// <summary>
+    /// Batches <paramref name="startIteration"/>, +1, … forever, built by <see cref="Workers"/> background threads.
+    /// Dispose every batch after use; stopping the enumeration stops the workers and frees batches built ahead.
+    /// </summary>
+    public IEnumerable<MultiCropBatch> Batches(long startIteration = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(startIteration);
+        return Run(startIteration);
+    }
+
+    IEnumerable<MultiCropBatch> Run(long start)
+    {
+        using var cts = new CancellationTokenSource();
+        using var capacity = new SemaphoreSlim(PrefetchBatches);
+        var ready = new Dictionary<long, MultiCropBatch>();
+        var gate = new object();
+        Exception? failure = null;
+        long next = start;
+
+        void Work()
+        {
+            try
+            {
+                while (true)
+                {
+                    capacity.Wait(cts.Token);
+                    long iteration = Interlocked.Increment(ref next) - 1;
+                    var batch = BuildBatch(iteration);
+                    lock (gate)
+                    {
+                        if (cts.IsCancellationRequested) { batch.Dispose(); return; }
+                        ready[iteration] = batch;
+                        Monitor.PulseAll(gate);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested) { }
+            catch (Exception e)
+            {
+                lock (gate)
+                {
+                    failure ??= e;
+                    Monitor.PulseAll(gate);
+                }
+            }
+        }
+
+        var threads = new Thread[Workers];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(Work) { IsBackground = true, Name = $"DinoSharp data worker {i}" };
+            threads[i].Start();
+        }
+        try
+        {
+            for (long iteration = start; ; iteration++)
+            {
+                MultiCropBatch? batch;
+                lock (gate)
+                {
+                    while (!ready.Remove(iteration, out batch) && failure is null)
+                        Monitor.Wait(gate);
+                    if (batch is null)
+                        throw new InvalidOperationException($"Data loading failed while building batch {iteration}: {failure!.Message}", failure);
+                }
+                capacity.Release();
+                yield return batch;
+            }
+        }
+        finally
+        {
+            cts.Cancel();
+            foreach (var t in threads) t.Join();
+            lock (gate)
+            {
+                foreach (var b in ready.Values) b.Dispose();
+                ready.Clear();
+            }
+        }
+    }
+
+    (int Index, RgbImage Image) LoadGood(int index)
+    {
+        for (int tried = 0; tried < _dataset.Count; tried++, index = (index + 1) % _dataset.Count)
+        {
+            if (_bad.ContainsKey(index)) continue;
+            try
+            {
+                return (index, _dataset.Load(index));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                if (_bad.TryAdd(index, true))
+                    _log($"warning: skipping unreadable image {_dataset.Describe(index)}: {e.Message}");
+            }
+        }
+        throw new InvalidOperationException($"No image of '{_dataset.Name}' could be loaded ({SkippedCount} unreadable).");
+    }
+}

@@ -1,0 +1,34 @@
+namespace DinoSharp.Data;
+
+/// <summary>A view of selected images of another dataset (e.g. the first N for a quick run), in the given order.</summary>
+public sealed class SubsetDataset : IImageDataset
+{
+    readonly IImageDataset _source;
+    readonly int[] _indices;
+
+    public SubsetDataset(IImageDataset source, int[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(indices);
+        foreach (int i in indices)
+            if ((uint)i >= (uint)source.Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), $"Index {i} is outside '{source.Name}' (count {source.Count}).");
+        _source = source;
+        _indices = (int[])indices.Clone();
+    }
+
+    /// <summary>The first <paramref name="count"/> images (all of them if the dataset is smaller).</summary>
+    public static SubsetDataset First(IImageDataset source, int count)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return new SubsetDataset(source, Enumerable.Range(0, Math.Min(count, source.Count)).ToArray());
+    }
+
+    public string Name => $"{_source.Name}[{_indices.Length}]";
+    public int Count => _indices.Length;
+    public IReadOnlyList<string>? ClassNames => _source.ClassNames;
+    public RgbImage Load(int index) => _source.Load(_indices[index]);
+    public int? Label(int index) => _source.Label(_indices[index]);
+    public string Describe(int index) => _source.Describe(_indices[index]);
+}

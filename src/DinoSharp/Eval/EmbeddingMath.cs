@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Eval;
+
+/// <summary>Small tensor helpers shared by the evaluation protocols.</summary>
+public static class EmbeddingMath
+{
+    /// <summary>
+    /// Row-wise L2 normalisation of [N, D] features (as torch.nn.functional.normalize: x / max(‖x‖, eps)), returned as
+    /// float32 on the input's device. Stores, kNN and search all assume normalised rows; the caller normalises once.
+    /// </summary>
+    public static Tensor Normalize(Tensor features, double eps = 1e-12)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.dim() != 2)
+            throw new ArgumentException($"Expected features of shape [N, D], got [{string.Join(", ", features.shape)}].", nameof(features));
+        using var scope = torch.NewDisposeScope();
+        var x = features.to(ScalarType.Float32);
+        var norm = x.norm(1, keepdim: true).clamp_min(eps);
+        return (x / norm).MoveToOuterDisposeScope();
+    }
+
+    internal static void RequireMatrix(Tensor t, string name)
+    {
+        ArgumentNullException.ThrowIfNull(t, name);
+        if (t.dim() != 2)
+            throw new ArgumentException($"Expected {name} of shape [N, D], got [{string.Join(", ", t.shape)}].", name);
+    }
+
+    internal static long[] RequireLabels(Tensor labels, long rows, string name)
+    {
+        ArgumentNullException.ThrowIfNull(labels, name);
+        if (labels.dim() != 1 || labels.shape[0] != rows)
+            throw new ArgumentException($"Expected {name} of shape [{rows}], got [{string.Join(", ", labels.shape)}].", name);
+        using var cpu = labels.to(ScalarType.Int64, CPU);
+        return cpu.data<long>().ToArray();
+    }
+}

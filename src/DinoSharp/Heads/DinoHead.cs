@@ -1,0 +1,104 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DinoSharp.Heads;
+
+/// <summary>
+/// The DINO / iBOT projection head: MLP (Linear–GELU–Linear–GELU–Linear to the bottleneck) → L2 normalise →
+/// weight-normalised bias-free Linear onto K prototypes. State-dict keys match dinov2's <c>DINOHead</c>:
+/// <c>mlp.{0,2,4}.{weight,bias}</c>, <c>last_layer.weight_g [K,1]</c>, <c>last_layer.weight_v [K,bottleneck]</c>.
+/// </summary>
+/// <remarks>
+/// <c>weight_g</c> is held at 1 and excluded from training (requires_grad false), as the project spec prescribes and as
+/// DINO v1 does with <c>norm_last_layer=True</c>, so the logits are cosine similarities to the prototypes. Note that
+/// dinov2's own DINOHead leaves <c>weight_g</c> trainable; its checkpoints still load here (any g is honoured in forward).
+/// </remarks>
+public sealed class DinoHead : Module<Tensor, Tensor>
+{
+    private readonly Sequential mlp;
+    private readonly WeightNormLinear last_layer;
+
+    /// <param name="inDim">Backbone embedding size D.</param>
+    /// <param name="outDim">Number of prototypes K (dinov2 default 65536).</param>
+    /// <param name="hiddenDim">MLP hidden size (default 2048).</param>
+    /// <param name="bottleneckDim">Bottleneck size before the prototypes (default 256).</param>
+    /// <param name="nlayers">Linear layers in the MLP (default 3; 1 means a single Linear).</param>
+    /// <param name="mlpBias">Whether the MLP Linears have biases (default true).</param>
+    public DinoHead(int inDim, int outDim = 65536, int hiddenDim = 2048, int bottleneckDim = 256, int nlayers = 3, bool mlpBias = true)
+        : base(nameof(DinoHead))
+    {
+        if (inDim <= 0 || outDim <= 0 || hiddenDim <= 0 || bottleneckDim <= 0)
+            throw new ArgumentOutOfRangeException(nameof(inDim), $"Head sizes must be positive (in={inDim}, out={outDim}, hidden={hiddenDim}, bottleneck={bottleneckDim}).");
+        nlayers = Math.Max(nlayers, 1);
+        mlp = BuildMlp(nlayers, inDim, hiddenDim, bottleneckDim, mlpBias);
+        last_layer = new WeightNormLinear(bottleneckDim, outDim);
+        InDim = inDim;
+        OutDim = outDim;
+        RegisterComponents();
+    }
+
+    public int InDim { get; }
+    public int OutDim { get; }
+
+    /// <summary>Parameters of the prototype layer, which get lr 0 during the first epoch(s) (the last-layer freeze).</summary>
+    public IEnumerable<Parameter> LastLayerParameters => last_layer.parameters();
+
+    /// <summary>x [..., D] → logits [..., K].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        return last_layer.call(NormalizedBottleneck(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The L2-normalised MLP output [..., bottleneck] that is fed to the prototypes.</summary>
+    public Tensor NormalizedBottleneck(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.shape.Length == 0 || x.shape[^1] != InDim)
+            throw new ArgumentException($"DinoHead expects [..., {InDim}], got [{string.Join(", ", x.shape)}].", nameof(x));
+        using var scope = torch.NewDisposeScope();
+        var h = mlp.call(x);
+        // dinov2 uses a larger eps in half precision so that the clamp is representable.
+        double eps = h.dtype == ScalarType.Float16 ? 1e-6 : 1e-12;
+        return functional.normalize(h, p: 2, dim: -1, eps: eps).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The effective prototype matrix g·v/‖v_row‖ [K, bottleneck].</summary>
+    public Tensor EffectiveLastLayerWeight() => last_layer.EffectiveWeight();
+
+    static Sequential BuildMlp(int nlayers, int inDim, int hiddenDim, int bottleneckDim, bool bias)
+    {
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        void Add(Module<Tensor, Tensor> m) => layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
+        if (nlayers == 1)
+        {
+            Add(InitLinear(inDim, bottleneckDim, bias));
+        }
+        else
+        {
+            Add(InitLinear(inDim, hiddenDim, bias));
+            Add(GELU());
+            for (int i = 0; i < nlayers - 2; i++)
+            {
+                Add(InitLinear(hiddenDim, hiddenDim, bias));
+                Add(GELU());
+            }
+            Add(InitLinear(hiddenDim, bottleneckDim, bias));
+        }
+        return Sequential(layers);
+    }
+
+    static Linear InitLinear(int inDim, int outDim, bool bias)
+    {
+        var linear = Linear(inDim, outDim, hasBias: bias);
+        using (torch.no_grad())
+        {
+            // dinov2: trunc_normal_(std=0.02) with absolute cut-offs ±2, biases 0.
+            TruncatedNormal.Fill(linear.weight, mean: 0.0, std: 0.02, a: -2.0, b: 2.0);
+            if (linear.bias is not null) linear.bias.zero_();
+        }
+        return linear;
+    }
+}

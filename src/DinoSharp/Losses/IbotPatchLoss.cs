@@ -1,0 +1,138 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DinoSharp.Losses;
+
+/// <summary>
+/// iBOT masked-patch loss with its teacher-side centering state (dinov2's <c>iBOTPatchLoss</c>): the DINO cross-entropy
+/// on masked patch tokens only, each image's masked patches weighted 1/(its masked count), averaged over images.
+/// </summary>
+public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly Tensor center;  // [1, 1, K] running mean of teacher patch logits
+
+    public IbotPatchLoss(int outDim, double studentTemp = 0.1, double centerMomentum = 0.9) : base(nameof(IbotPatchLoss))
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outDim);
+        LossGuards.Temperature(studentTemp, nameof(studentTemp));
+        LossGuards.Momentum(centerMomentum, nameof(centerMomentum));
+        OutDim = outDim;
+        StudentTemperature = studentTemp;
+        CenterMomentum = centerMomentum;
+        center = torch.zeros(1, 1, outDim);
+        RegisterComponents();
+    }
+
+    public int OutDim { get; }
+    public double StudentTemperature { get; }
+    public double CenterMomentum { get; }
+
+    /// <summary>The center buffer [1, 1, K].</summary>
+    public Tensor Center => center;
+
+    /// <summary>softmax((t − c)/τt) for teacher patch logits [..., K] (e.g. [M, K] masked patches or [B, N, K]); same shape out, no gradient.</summary>
+    public Tensor SoftmaxCenterTeacher(Tensor teacherLogits, double teacherTemp)
+    {
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        LossGuards.LastDim(teacherLogits, OutDim, "Teacher patch logits", nameof(teacherLogits));
+        LossGuards.Temperature(teacherTemp, nameof(teacherTemp));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return functional.softmax((teacherLogits - center.view(OutDim)) / teacherTemp, dim: -1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Sinkhorn-Knopp targets for masked-patch teacher logits [M, K] → [M, K]; nMaskedPatches is the number of masked
+    /// patches on this process (summed across processes by <paramref name="allReduceSum"/>, the distributed hook).
+    /// </summary>
+    public Tensor SinkhornKnoppTeacher(Tensor teacherLogits, double teacherTemp, long nMaskedPatches, int iterations = 3, Func<Tensor, Tensor>? allReduceSum = null)
+    {
+        LossGuards.Rank(teacherLogits, 2, "Masked teacher patch logits [M, K]", nameof(teacherLogits));
+        LossGuards.LastDim(teacherLogits, OutDim, "Masked teacher patch logits", nameof(teacherLogits));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nMaskedPatches);
+        double totalSamples = DinoClsTokenLoss.GlobalCount(nMaskedPatches, teacherLogits.device, allReduceSum);
+        return SinkhornKnopp.Assign(teacherLogits, teacherTemp, totalSamples, iterations, allReduceSum);
+    }
+
+    /// <summary>
+    /// Dense form: −mean_b [ Σ_n m_bn · Σ_k t·log_softmax(s/τs) / max(Σ_n m_bn, 1) ].
+    /// </summary>
+    /// <param name="student">Student patch logits [B, N, K].</param>
+    /// <param name="teacherProbs">Teacher patch targets [B, N, K].</param>
+    /// <param name="masks">[B, N] bool (or 0/1), true where the student's patch was masked.</param>
+    public override Tensor forward(Tensor student, Tensor teacherProbs, Tensor masks)
+    {
+        LossGuards.Rank(student, 3, "Student patch logits [B, N, K]", nameof(student));
+        LossGuards.LastDim(student, OutDim, "Student patch logits", nameof(student));
+        LossGuards.SameShape(student, teacherProbs, "Student logits and teacher targets", nameof(teacherProbs));
+        LossGuards.Rank(masks, 2, "Masks [B, N]", nameof(masks));
+        if (masks.shape[0] != student.shape[0] || masks.shape[1] != student.shape[1])
+            throw new ArgumentException($"Masks {LossGuards.Shape(masks)} must match the first two axes of {LossGuards.Shape(student)}.", nameof(masks));
+
+        using var scope = torch.NewDisposeScope();
+        var m = masks.to(ScalarType.Float32);
+        var perPatch = SoftCrossEntropy.NegativeTerm(teacherProbs, student, StudentTemperature);  // [B, N]
+        var perImage = (perPatch * m).sum(dim: -1) / m.sum(dim: -1).clamp_min(1.0);             // [B]
+        return (-perImage.mean()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Gathered form used in training: −Σ_i w_i Σ_k t_ik log_softmax(s_i/τs)_k / B, with w_i = 1/(masked count of the
+    /// image that patch i belongs to).
+    /// </summary>
+    /// <param name="studentMasked">Student logits of the masked patches [M', K] (M' ≥ M; rows beyond M are padding and ignored).</param>
+    /// <param name="teacherMasked">Teacher targets of the masked patches [M', K] (same rows).</param>
+    /// <param name="masks">[B, N] bool, the student masks (their true entries, in row-major order, give the patch order).</param>
+    /// <param name="nMaskedPatches">M, the number of real rows; null means all rows.</param>
+    /// <param name="masksWeight">[M] weights w_i; null recomputes them from <paramref name="masks"/>.</param>
+    public Tensor ForwardMasked(Tensor studentMasked, Tensor teacherMasked, Tensor masks, long? nMaskedPatches = null, Tensor? masksWeight = null)
+    {
+        LossGuards.Rank(studentMasked, 2, "Masked student logits [M, K]", nameof(studentMasked));
+        LossGuards.LastDim(studentMasked, OutDim, "Masked student logits", nameof(studentMasked));
+        LossGuards.SameShape(studentMasked, teacherMasked, "Masked student logits and teacher targets", nameof(teacherMasked));
+        LossGuards.Rank(masks, 2, "Masks [B, N]", nameof(masks));
+        long rows = nMaskedPatches ?? studentMasked.shape[0];
+        if (rows < 0 || rows > studentMasked.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(nMaskedPatches), rows, $"Must lie in [0, {studentMasked.shape[0]}].");
+
+        using var scope = torch.NewDisposeScope();
+        var boolMasks = masks.to(ScalarType.Bool);
+        var weights = masksWeight ?? PatchWeights(boolMasks);
+        LossGuards.Rank(weights, 1, "Mask weights [M]", nameof(masksWeight));
+        if (weights.shape[0] != rows)
+            throw new ArgumentException($"Expected {rows} mask weights, got {weights.shape[0]}.", nameof(masksWeight));
+        var perPatch = SoftCrossEntropy.NegativeTerm(teacherMasked, studentMasked, StudentTemperature);  // [M']
+        var loss = perPatch.narrow(0, 0, rows) * weights;
+        return (-loss.sum() / masks.shape[0]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per masked patch, 1 / (number of masked patches in its image), in row-major order of the true entries of masks [B, N].</summary>
+    public static Tensor PatchWeights(Tensor masks)
+    {
+        LossGuards.Rank(masks, 2, "Masks [B, N]", nameof(masks));
+        using var scope = torch.NewDisposeScope();
+        var boolMasks = masks.to(ScalarType.Bool);
+        var perImage = 1.0 / boolMasks.sum(dim: -1).to(ScalarType.Float32).clamp_min(1.0);  // [B]
+        return perImage.unsqueeze(-1).expand_as(boolMasks).masked_select(boolMasks).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// c ← m·c + (1−m)·batch center, where teacher patch logits [B, N, K] give mean_b mean_n t (dinov2 passes the masked
+    /// patches as one row [1, M, K]); a 2-D [M, K] input is taken as that single row.
+    /// </summary>
+    public void UpdateCenter(Tensor teacherLogits, Func<Tensor, Tensor>? allReduceSum = null)
+    {
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        if (teacherLogits.dim() is not (2 or 3))
+            throw new ArgumentException($"Teacher patch logits must be [M, K] or [B, N, K], got {LossGuards.Shape(teacherLogits)}.", nameof(teacherLogits));
+        LossGuards.LastDim(teacherLogits, OutDim, "Teacher patch logits", nameof(teacherLogits));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var t = teacherLogits.dim() == 2 ? teacherLogits.unsqueeze(0) : teacherLogits;
+        var sum = t.mean(dimensions: [1]).sum(dim: 0, keepdim: true).unsqueeze(0);  // [1, 1, K]
+        if (allReduceSum is not null) sum = allReduceSum(sum);
+        var batchCenter = sum / DinoClsTokenLoss.GlobalCount(t.shape[0], t.device, allReduceSum);
+        center.mul_(CenterMomentum).add_(batchCenter.to(center.dtype), alpha: 1 - CenterMomentum);
+    }
+}
