@@ -58,6 +58,17 @@ public sealed class MultiCropBatch : IDisposable
     /// <summary>[B] int64 class labels when the dataset is labelled (not used by self-supervised training).</summary>
     public Tensor? Labels { get; }
 
+    /// <summary>
+    /// The batch with its tensors on <paramref name="device"/>: itself when they are already there, otherwise a copy
+    /// whose tensors belong to the caller's dispose scope.
+    /// </summary>
+    public MultiCropBatch To(Device device)
+    {
+        if (GlobalCrops.device == device) return this;
+        return new MultiCropBatch(Iteration, BatchSize, GlobalCrops.to(device), LocalCrops.to(device), Masks.to(device),
+            MaskIndices.to(device), MasksWeight.to(device), NumMaskedPatches, Upperbound, Labels?.to(device));
+    }
+
     public void Dispose()
     {
         GlobalCrops.Dispose();

@@ -1,0 +1,13 @@
+# Sourced by the scripts: makes sure the Debian packages the project uses are present.
+# As root it installs them; otherwise it prints the command to run and goes on (tests that need them will say so).
+need=()
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+for extra in ${DINOSHARP_EXTRA_APT:-}; do dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra"); done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing ${need[*]} (Debian packages)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
+  else
+    echo "Missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2
+  fi
+fi

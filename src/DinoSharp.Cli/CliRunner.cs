@@ -1,0 +1,72 @@
+using DinoSharp.Data;
+using DinoSharp.Interop;
+using DinoSharp.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace DinoSharp.Cli;
+
+/// <summary>Exit codes and error reporting: 0 ok, 1 user error (one line, no stack trace), 2 internal error.</summary>
+public static class CliRunner
+{
+    public const int Ok = 0, UserError = 1, InternalError = 2;
+
+    public static int Run(Func<int> body, string[] args)
+    {
+        bool verbose = args.Contains("--verbose");
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            var inner = e is CommandAppException or CommandParseException or CommandRuntimeException ? e : e;
+            Console.Error.WriteLine("dino: " + OneLine(inner.Message));
+            if (verbose) Console.Error.WriteLine(e);
+            return UserError;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("dino: internal error: " + OneLine(e.Message) + (verbose ? "" : " (run with --verbose for details)"));
+            if (verbose) Console.Error.WriteLine(e);
+            return InternalError;
+        }
+    }
+
+    static bool IsUserError(Exception e) => e is ConfigException or CheckpointException or DatasetNotFoundException
+        or ImageDecodeException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException;
+
+    static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}
+
+/// <summary>A mistake in what the user asked for; printed as one line, exit code 1.</summary>
+public sealed class UserErrorException(string message) : Exception(message);
+
+/// <summary>Options every command has.</summary>
+public class CommonSettings : CommandSettings
+{
+    [CommandOption("--verbose")]
+    [System.ComponentModel.Description("Print stack traces with errors.")]
+    public bool Verbose { get; init; }
+
+    [CommandOption("--quiet")]
+    [System.ComponentModel.Description("Print only errors and the final result.")]
+    public bool Quiet { get; init; }
+
+    [CommandOption("--device <DEVICE>")]
+    [System.ComponentModel.Description("cpu (default) or cuda[:n].")]
+    public string Device { get; init; } = "cpu";
+
+    [CommandOption("--threads <N>")]
+    [System.ComponentModel.Description("libtorch threads (default: all cores).")]
+    public int Threads { get; init; }
+
+    public void ApplyThreads()
+    {
+        if (Threads > 0) TorchSharp.torch.set_num_threads(Threads);
+    }
+
+    /// <summary>Interactive terminal with live widgets, or plain lines (CI logs, pipes).</summary>
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+}

@@ -1,0 +1,130 @@
+using DinoSharp.Data;
+using DinoSharp.Interop;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Models;
+
+/// <summary>Which vector stands for an image.</summary>
+public enum FeatureKind
+{
+    /// <summary>The normalised cls token (DINOv2's kNN protocol).</summary>
+    Cls,
+    /// <summary>The average of the normalised patch tokens.</summary>
+    AvgPatch,
+    /// <summary>cls ‖ average patch token (DINOv2's linear protocol with avgpool).</summary>
+    ClsAvgPatch,
+    /// <summary>cls tokens of the last four blocks ‖ average patch token of the last block (DINOv2's linear "4 blocks + avgpool").</summary>
+    Last4ClsAvgPatch,
+}
+
+/// <summary>Features of a batch of images.</summary>
+public sealed record ImageFeatures(Tensor ClsToken, Tensor PatchTokens, Tensor RegisterTokens, int GridHeight, int GridWidth) : IDisposable
+{
+    public void Dispose()
+    {
+        ClsToken.Dispose();
+        PatchTokens.Dispose();
+        RegisterTokens.Dispose();
+    }
+}
+
+/// <summary>
+/// Decoded images in, embeddings out: resize/crop to a multiple of the patch size, ImageNet normalisation, batched
+/// inference in inference mode on the chosen device.
+/// </summary>
+public sealed class FeatureExtractor : IDisposable
+{
+    readonly bool ownsBackbone;
+
+    public FeatureExtractor(DinoVisionTransformer backbone, Preprocessing preprocessing, Device? device = null, bool ownsBackbone = false)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        if (preprocessing.Size % backbone.PatchSize != 0)
+            throw new ArgumentException($"Preprocessing size {preprocessing.Size} is not a multiple of the patch size {backbone.PatchSize}.");
+        Backbone = backbone;
+        Preprocessing = preprocessing;
+        Device = device ?? CPU;
+        this.ownsBackbone = ownsBackbone;
+        Transform = preprocessing.ResizeShorter > 0
+            ? EvalTransform.ResizeCenterCrop(preprocessing.ResizeShorter, preprocessing.Size, backbone.PatchSize)
+            : EvalTransform.Resize(preprocessing.Size, backbone.PatchSize);
+        backbone.to(Device);
+        backbone.eval();
+    }
+
+    public DinoVisionTransformer Backbone { get; }
+    public Preprocessing Preprocessing { get; }
+    public Device Device { get; }
+    public EvalTransform Transform { get; }
+
+    /// <summary>Loads a backbone file with its model.json (or a named architecture when there is none).</summary>
+    public static FeatureExtractor Load(string weights, ModelCard card, CheckpointLayout layout = CheckpointLayout.Meta, Device? device = null)
+    {
+        var vit = new DinoVisionTransformer(card.Backbone);
+        BackboneCheckpoint.Load(vit, weights, layout);
+        return new FeatureExtractor(vit, card.Preprocessing, device, ownsBackbone: true);
+    }
+
+    /// <summary>The model input tensor [B, 3, S, S] for these images (on the extractor's device).</summary>
+    public Tensor Preprocess(IReadOnlyList<RgbImage> images)
+    {
+        using var cpu = Transform.ToBatch(images);
+        return cpu.to(Device);
+    }
+
+    /// <summary>cls, patch and register tokens of a batch of images.</summary>
+    public ImageFeatures Extract(IReadOnlyList<RgbImage> images)
+    {
+        using var _ = torch.inference_mode();
+        using var x = Preprocess(images);
+        return Extract(x);
+    }
+
+    /// <summary>cls, patch and register tokens of an already preprocessed batch [B, 3, H, W].</summary>
+    public ImageFeatures Extract(Tensor x)
+    {
+        using var _ = torch.inference_mode();
+        using var output = Backbone.ForwardFeatures(x);
+        return new ImageFeatures(output.ClsToken.alias(), output.PatchTokens.alias(), output.RegisterTokens.alias(),
+            (int)(x.shape[2] / Backbone.PatchSize), (int)(x.shape[3] / Backbone.PatchSize));
+    }
+
+    /// <summary>One L2-normalised embedding per image [B, E] of the requested kind.</summary>
+    public Tensor Embed(Tensor x, FeatureKind kind = FeatureKind.Cls)
+    {
+        using var _ = torch.inference_mode();
+        using var scope = torch.NewDisposeScope();
+        Tensor features;
+        if (kind == FeatureKind.Last4ClsAvgPatch)
+        {
+            var layers = Backbone.GetIntermediateLayers(x, Math.Min(4, Backbone.Depth));
+            features = torch.cat([.. layers.Select(l => l.ClsToken), layers[^1].PatchTokens.mean([1])], 1);
+        }
+        else
+        {
+            var o = Backbone.ForwardFeatures(x);
+            features = kind switch
+            {
+                FeatureKind.Cls => o.ClsToken,
+                FeatureKind.AvgPatch => o.PatchTokens.mean([1]),
+                FeatureKind.ClsAvgPatch => torch.cat([o.ClsToken, o.PatchTokens.mean([1])], 1),
+                _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+            };
+        }
+        return nn.functional.normalize(features, dim: 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Embeddings of decoded images, in batches.</summary>
+    public Tensor Embed(IReadOnlyList<RgbImage> images, FeatureKind kind = FeatureKind.Cls)
+    {
+        using var x = Preprocess(images);
+        return Embed(x, kind);
+    }
+
+    public void Dispose()
+    {
+        if (ownsBackbone) Backbone.Dispose();
+    }
+}

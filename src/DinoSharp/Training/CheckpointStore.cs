@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace DinoSharp.Training;
+
+/// <summary>What a checkpoint folder's state.json records besides the tensors.</summary>
+public sealed record CheckpointState
+{
+    public long Step { get; init; }
+    /// <summary>SHA-256 of every other file in the checkpoint folder, checked before the checkpoint is trusted.</summary>
+    public Dictionary<string, string> Files { get; init; } = [];
+    public double? KnnTop1 { get; init; }
+    public long SkippedImages { get; init; }
+    public string ConfigSha256 { get; init; } = "";
+    public DateTimeOffset Written { get; init; }
+}
+
+/// <summary>
+/// Checkpoints as folders checkpoints/step_NNNNNNNN/: files are written into a temporary folder, flushed to disk, hashed
+/// into state.json, then the folder is renamed into place (a rename is atomic), so a killed process never leaves a
+/// half-written checkpoint under a final name. Older checkpoints are deleted only after the new one verified.
+/// </summary>
+public sealed class CheckpointStore
+{
+    const string Prefix = "step_";
+    const string StateFile = "state.json";
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    readonly Action<string> warn;
+
+    public CheckpointStore(string folder, int keepLast, Action<string>? warn = null)
+    {
+        if (keepLast < 1) throw new ArgumentOutOfRangeException(nameof(keepLast), keepLast, "train.keep_checkpoints must be at least 1.");
+        Folder = folder;
+        KeepLast = keepLast;
+        this.warn = warn ?? (_ => { });
+        Directory.CreateDirectory(folder);
+    }
+
+    public string Folder { get; }
+    public int KeepLast { get; }
+
+    /// <summary>Minimum free space asked for before writing, as a multiple of the last checkpoint's size.</summary>
+    public const double FreeSpaceFactor = 1.5;
+
+    /// <summary>Writes a checkpoint: <paramref name="writeFiles"/> fills the given temporary folder.</summary>
+    public string Write(long step, Action<string> writeFiles, CheckpointState state)
+    {
+        CheckFreeSpace();
+        string final = Path.Combine(Folder, $"{Prefix}{step:D8}");
+        string tmp = Path.Combine(Folder, $".tmp_{Prefix}{step:D8}_{Environment.ProcessId}");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        writeFiles(tmp);
+        var files = Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != StateFile).ToList();
+        var hashes = files.ToDictionary(f => f!, f => Sha256(Path.Combine(tmp, f!)));
+        var full = state with { Step = step, Files = hashes, Written = DateTimeOffset.UtcNow };
+        File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(full, Json));
+        foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(tmp, final);
+        if (Verify(final) is null)
+            throw new IOException($"{final}: the checkpoint just written does not verify; the previous checkpoints were kept.");
+        Prune();
+        return final;
+    }
+
+    /// <summary>The newest checkpoint that verifies; corrupt newer ones are skipped with a warning.</summary>
+    public (string Path, CheckpointState State)? Latest()
+    {
+        foreach (var dir in List().OrderByDescending(d => d))
+        {
+            var state = Verify(dir);
+            if (state is not null) return (dir, state);
+            warn($"Checkpoint {dir} is incomplete or corrupt (checksum mismatch); skipping it.");
+        }
+        return null;
+    }
+
+    /// <summary>The checkpoint's state if every file exists and matches its recorded SHA-256, else null.</summary>
+    public static CheckpointState? Verify(string dir)
+    {
+        try
+        {
+            var statePath = Path.Combine(dir, StateFile);
+            if (!File.Exists(statePath)) return null;
+            var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath), Json);
+            if (state is null || state.Files.Count == 0) return null;
+            foreach (var (file, hash) in state.Files)
+            {
+                var path = Path.Combine(dir, file);
+                if (!File.Exists(path) || Sha256(path) != hash) return null;
+            }
+            return state;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    IEnumerable<string> List() =>
+        Directory.GetDirectories(Folder, Prefix + "*").Where(d => !Path.GetFileName(d).StartsWith('.'));
+
+    /// <summary>Keeps the newest <see cref="KeepLast"/> checkpoints and the one with the best online kNN.</summary>
+    void Prune()
+    {
+        var all = List().Select(d => (Dir: d, State: Verify(d))).Where(x => x.State is not null).OrderByDescending(x => x.Dir).ToList();
+        var keep = all.Take(KeepLast).Select(x => x.Dir).ToHashSet();
+        var best = all.Where(x => x.State!.KnnTop1 is not null).OrderByDescending(x => x.State!.KnnTop1).FirstOrDefault();
+        if (best.Dir is not null) keep.Add(best.Dir);
+        foreach (var (dir, _) in all)
+            if (!keep.Contains(dir)) Directory.Delete(dir, true);
+        foreach (var tmp in Directory.GetDirectories(Folder, ".tmp_*"))
+            Directory.Delete(tmp, true);
+    }
+
+    void CheckFreeSpace()
+    {
+        var last = List().OrderByDescending(d => d).FirstOrDefault();
+        if (last is null) return;
+        long size = Directory.GetFiles(last).Sum(f => new FileInfo(f).Length);
+        long free = new DriveInfo(Path.GetFullPath(Folder)).AvailableFreeSpace;
+        if (free < size * FreeSpaceFactor)
+            throw new IOException($"{Folder}: only {free / 1e6:F0} MB free, a checkpoint needs about {size / 1e6:F0} MB. Free some space; the previous checkpoints were kept.");
+    }
+
+    static void FlushToDisk(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        fs.Flush(flushToDisk: true);
+    }
+
+    public static string Sha256(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(fs));
+    }
+}

@@ -1,0 +1,369 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DinoSharp.Data;
+using DinoSharp.Eval;
+using DinoSharp.Interop;
+using DinoSharp.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Training;
+
+/// <summary>How a run ended.</summary>
+public enum TrainingOutcome
+{
+    Completed,
+    Interrupted,
+    Collapsed,
+}
+
+/// <summary>The result of <see cref="DinoTrainer.Run"/>.</summary>
+public sealed record TrainingResult(TrainingOutcome Outcome, long Steps, string OutputDir, double? FinalKnnTop1, string? TeacherBackbonePath);
+
+/// <summary>Thrown when a loss or gradient stops being finite; the last good checkpoint is kept.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>
+/// The training loop: a dispose scope per step; teacher targets, student forward/backward, per-module gradient clipping,
+/// AdamW with per-group lr/wd from precomputed schedules, EMA of the teacher, metrics, online kNN and checkpoints.
+/// </summary>
+public sealed class DinoTrainer
+{
+    const string RunStateFile = "run.json";
+
+    readonly DinoTrainingConfig config;
+    readonly TrainingOptions options;
+    readonly ITrainingProgress progress;
+
+    public DinoTrainer(DinoTrainingConfig config, TrainingOptions options, ITrainingProgress? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        this.config = config;
+        this.options = options;
+        this.progress = progress ?? new SilentProgress();
+    }
+
+    /// <summary>Length of the run and of one schedule "epoch", fixed at the start and kept for resume.</summary>
+    sealed record RunState(long TotalSteps, int ItersPerEpoch, string ConfigSha256);
+
+    public TrainingResult Run(CancellationToken cancel = default)
+    {
+        string outDir = Path.GetFullPath(options.OutputDir);
+        Directory.CreateDirectory(outDir);
+        ValidateBeforeWork();
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        var device = torch.device(options.Device);
+
+        string configJson = TrainingConfigLoader.ToJson(config);
+        string configSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configJson)));
+        string statePath = Path.Combine(outDir, RunStateFile);
+        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Train.KeepCheckpoints, progress.Warning);
+        var latest = options.Resume ? store.Latest() : null;
+        if (!options.Resume && store.Latest() is not null)
+            throw new ConfigException($"{outDir} already holds checkpoints. Continue it with --resume, or choose another --out.");
+        if (options.Resume && latest is null)
+            progress.Warning($"No valid checkpoint in {outDir}; starting from step 0.");
+        RunState? runState = null;
+        if (latest is not null)
+        {
+            runState = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath));
+            if (runState is null || runState.ConfigSha256 != configSha)
+                throw new ConfigException($"{outDir}: the configuration differs from the one the run started with ({Path.Combine(outDir, "config.json")}); resume with the same config and --set values.");
+        }
+        File.WriteAllText(Path.Combine(outDir, "config.json"), configJson);
+
+        var dataset = DatasetSpec.Open(config.Train.Dataset);
+        if (dataset.Count < config.Train.BatchSize)
+            throw new ConfigException($"train.batch_size = {config.Train.BatchSize} is larger than the dataset '{dataset.Name}' ({dataset.Count} images).");
+
+        torch.manual_seed(config.Train.Seed);
+        using var arch = new SslMetaArch(config);
+        arch.to(device);
+        if (config.Student.PretrainedWeights is { } pretrained)
+            LoadPretrained(arch, pretrained);
+        var student = arch.Student;
+        var groups = ParameterGroups.Build(NamedStudentParameters(arch), arch.BackboneConfig.Depth, config.Optim.LayerwiseDecay, config.Optim.PatchEmbedLrMult);
+        var optimizer = torch.optim.AdamW(
+            groups.Select(g => new AdamW.ParamGroup(g.Parameters, new AdamW.Options { LearningRate = 0, weight_decay = 0, beta1 = config.Optim.AdamwBeta1, beta2 = config.Optim.AdamwBeta2 })),
+            lr: 0, beta1: config.Optim.AdamwBeta1, beta2: config.Optim.AdamwBeta2);
+        var optimizerGroups = optimizer.ParamGroups.Cast<AdamW.ParamGroup>().ToList();
+
+        var augmentation = new MultiCropAugmentation(config.Crops);
+        var collator = MultiCropCollator.ForCrops(config.Crops, arch.BackboneConfig.PatchSize, config.Ibot.MaskSampleProbability,
+            config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]);
+        int workers = config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2);
+        var loader = new MultiCropDataLoader(dataset, augmentation, collator, config.Train.BatchSize, (ulong)config.Train.Seed, workers,
+            log: progress.Warning);
+
+        var knn = config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
+        var clock = Stopwatch.StartNew();
+        long startStep = 0;
+        double? bestKnn = null;
+        if (latest is { } ckpt)
+        {
+            LoadCheckpoint(arch, optimizer, ckpt.Path);
+            startStep = ckpt.State.Step;
+            bestKnn = ckpt.State.KnnTop1;
+            MetricsLog.TruncateAfter(Path.Combine(outDir, "metrics.jsonl"), startStep);
+            progress.Message($"Resumed from {ckpt.Path} (step {startStep}).");
+        }
+        else
+        {
+            File.Delete(Path.Combine(outDir, "metrics.jsonl"));
+        }
+        using var metrics = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null);
+        double? lastKnn = null;
+        if (runState is null)
+        {
+            if (knn is not null)
+            {
+                var t0 = clock.Elapsed.TotalSeconds;
+                lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
+                metrics.Write(new StepMetrics { Step = 0, KnnTop1 = lastKnn, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+                progress.Message($"kNN top-1 of the untrained teacher: {lastKnn:P1} ({clock.Elapsed.TotalSeconds - t0:F1} s per kNN evaluation).");
+            }
+            long total = options.MaxSteps ?? (options.MaxMinutes is { } minutes
+                ? Calibrate(arch, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
+                : (long)Math.Round(config.Optim.Epochs * config.Train.OfficialEpochLength));
+            if (total < 1) throw new ConfigException("The run would have no steps: raise --steps or --minutes.");
+            int ipe = options.MaxSteps is null && options.MaxMinutes is null
+                ? config.Train.OfficialEpochLength
+                : (int)Math.Max(1, Math.Ceiling(total / (double)config.Optim.Epochs));
+            runState = new RunState(total, ipe, configSha);
+            File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
+        }
+        long totalSteps = runState.TotalSteps;
+        var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, runState.ItersPerEpoch));
+        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize} ({runState.ItersPerEpoch} iterations per schedule epoch), {Describe(arch)}.");
+        progress.Started(startStep, totalSteps);
+
+        double lnK = Math.Log(config.Dino.HeadNPrototypes);
+        int collapsedLogs = 0;
+        var outcome = TrainingOutcome.Completed;
+        double? deadline = options.MaxMinutes * 60;
+        long step = startStep;
+        var stepClock = Stopwatch.StartNew();
+        double dataWait = 0;
+        long imagesSinceLog = 0;
+        using (var batches = loader.Batches(startStep).GetEnumerator())
+        {
+            while (step < totalSteps)
+            {
+                if (cancel.IsCancellationRequested) { outcome = TrainingOutcome.Interrupted; break; }
+                if (deadline is { } d && clock.Elapsed.TotalSeconds > d) { progress.Warning("Time budget reached before the planned step count."); break; }
+                using var scope = torch.NewDisposeScope();
+                var waitStart = stepClock.Elapsed.TotalSeconds;
+                batches.MoveNext();
+                using var batch = batches.Current;
+                dataWait += stepClock.Elapsed.TotalSeconds - waitStart;
+                var onDevice = batch.To(device);
+
+                // Per-step seed: drop path draws the same numbers whether or not the run was resumed.
+                torch.manual_seed(config.Train.Seed * 1_000_003L + step);
+                double lr = schedules.Lr[step], wd = schedules.WeightDecay[step], lastLayerLr = schedules.LastLayerLr[step];
+                for (int g = 0; g < groups.Count; g++)
+                {
+                    optimizerGroups[g].LearningRate = (groups[g].IsLastLayer ? lastLayerLr : lr) * groups[g].LrMultiplier;
+                    optimizerGroups[g].Options.weight_decay = wd * groups[g].WdMultiplier;
+                }
+                optimizer.zero_grad();
+                var terms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
+                if (!double.IsFinite(terms.Total))
+                    throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
+                double gradNorm = 0;
+                foreach (var module in student.ClippingGroups())
+                    gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), config.Optim.ClipGrad), 2);
+                gradNorm = Math.Sqrt(gradNorm);
+                if (!double.IsFinite(gradNorm))
+                    throw new TrainingDivergedException($"Step {step}: the gradient norm is {gradNorm} (loss {terms.Total:G4}). {Cures}{LastGood(store)}");
+                optimizer.step();
+                ExponentialMovingAverage.Update(arch.Teacher.parameters(), student.parameters(), schedules.Momentum[step]);
+                step++;
+                imagesSinceLog += config.Train.BatchSize;
+
+                bool logNow = step % config.Train.LogEvery == 0 || step == totalSteps;
+                bool knnNow = knn is not null && (step % config.Train.KnnEvery == 0 || step == totalSteps);
+                double? knnTop1 = null;
+                if (knnNow)
+                {
+                    knnTop1 = lastKnn = knn!.Evaluate(arch.Teacher.Backbone, device);
+                    bestKnn = Math.Max(bestKnn ?? 0, knnTop1.Value);
+                }
+                if (logNow || knnNow)
+                {
+                    double secs = Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
+                    var m = new StepMetrics
+                    {
+                        Step = step,
+                        Epoch = (double)step / runState.ItersPerEpoch,
+                        ElapsedSeconds = clock.Elapsed.TotalSeconds,
+                        TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
+                        KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
+                        Lr = lr, WeightDecay = wd, Momentum = schedules.Momentum[step - 1], TeacherTemp = schedules.TeacherTemp[step - 1],
+                        GradNorm = gradNorm, ImagesPerSecond = imagesSinceLog / secs,
+                        TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
+                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait,
+                    };
+                    metrics.Write(m);
+                    progress.Step(m, totalSteps);
+                    stepClock.Restart();
+                    dataWait = 0;
+                    imagesSinceLog = 0;
+                    if (terms.TeacherEntropy < config.Train.CollapseEntropyFraction * lnK)
+                    {
+                        collapsedLogs++;
+                        progress.Warning($"Step {step}: teacher entropy {terms.TeacherEntropy:F3} nats is below {config.Train.CollapseEntropyFraction:P0} of log K = {lnK:F2}: the representation may be collapsing (center norm {terms.CenterNorm:F3}).");
+                        if (config.Train.CollapsePatience > 0 && collapsedLogs >= config.Train.CollapsePatience)
+                        {
+                            outcome = TrainingOutcome.Collapsed;
+                            break;
+                        }
+                    }
+                    else collapsedLogs = 0;
+                }
+                if (step % config.Train.CheckpointEvery == 0 && step < totalSteps)
+                    SaveCheckpoint(store, arch, optimizer, step, knnTop1 ?? lastKnn, loader.SkippedCount, configSha);
+            }
+        }
+        SaveCheckpoint(store, arch, optimizer, step, lastKnn, loader.SkippedCount, configSha);
+        if (loader.SkippedCount > 0)
+            progress.Warning($"{loader.SkippedCount} unreadable image(s) were skipped.");
+        if (outcome == TrainingOutcome.Interrupted)
+            return new TrainingResult(outcome, step, outDir, lastKnn, null);
+
+        string backbonePath = Path.Combine(outDir, "teacher_backbone.safetensors");
+        ExportTeacher(arch, backbonePath);
+        return new TrainingResult(outcome, step, outDir, lastKnn, backbonePath);
+    }
+
+    static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int itersPerEpoch) => new()
+    {
+        Epochs = c.Optim.Epochs,
+        ItersPerEpoch = itersPerEpoch,
+        BatchSize = c.Train.BatchSize,
+        BaseLr = c.Optim.ScaledLr(c.Train.BatchSize) / Math.Sqrt(c.Train.BatchSize / 1024.0),
+        MinLr = c.Optim.MinLr,
+        WarmupEpochs = c.Optim.WarmupEpochs,
+        WeightDecay = c.Optim.WeightDecay,
+        WeightDecayEnd = c.Optim.WeightDecayEnd,
+        MomentumTeacher = c.Teacher.MomentumTeacher,
+        FinalMomentumTeacher = c.Teacher.FinalMomentumTeacher,
+        WarmupTeacherTemp = c.Teacher.WarmupTeacherTemp,
+        TeacherTemp = c.Teacher.TeacherTemp,
+        WarmupTeacherTempEpochs = c.Teacher.WarmupTeacherTempEpochs,
+        FreezeLastLayerEpochs = c.Optim.FreezeLastLayerEpochs,
+    };
+
+    void ValidateBeforeWork()
+    {
+        var t = config.Train;
+        void Require(bool ok, string key, object value, string allowed)
+        {
+            if (!ok) throw new ConfigException($"{key} = {value}: {allowed}.");
+        }
+        Require(t.BatchSize >= 1, "train.batch_size", t.BatchSize, "must be at least 1");
+        Require(t.OfficialEpochLength >= 1, "train.official_epoch_length", t.OfficialEpochLength, "must be at least 1");
+        Require(t.LogEvery >= 1, "train.log_every", t.LogEvery, "must be at least 1");
+        Require(t.CheckpointEvery >= 1, "train.checkpoint_every", t.CheckpointEvery, "must be at least 1");
+        Require(t.KnnEvery >= 0, "train.knn_every", t.KnnEvery, "must be 0 (off) or more");
+        Require(config.Optim.Epochs > 0, "optim.epochs", config.Optim.Epochs, "must be positive");
+        Require(config.Ibot.MaskRatioMinMax is [var lo, var hi] && 0 <= lo && lo <= hi && hi < 1, "ibot.mask_ratio_min_max",
+            $"[{string.Join(", ", config.Ibot.MaskRatioMinMax)}]", "must be [min, max] with 0 ≤ min ≤ max < 1");
+        Require(config.Ibot.MaskSampleProbability is >= 0 and <= 1, "ibot.mask_sample_probability", config.Ibot.MaskSampleProbability, "must be in [0, 1]");
+        Require(config.Teacher.WarmupTeacherTemp > 0 && config.Teacher.TeacherTemp > 0, "teacher.teacher_temp", config.Teacher.TeacherTemp, "temperatures must be positive");
+        if (options.MaxSteps is < 1) throw new ConfigException($"--steps {options.MaxSteps}: must be at least 1.");
+        if (options.MaxMinutes is <= 0) throw new ConfigException($"--minutes {options.MaxMinutes}: must be positive.");
+        var backbone = SslMetaArch.ResolveBackbone(config);
+        try { config.Crops.Validate(backbone.PatchSize); }
+        catch (ArgumentException e) { throw new ConfigException("crops: " + e.Message); }
+    }
+
+    /// <summary>Estimates how many steps fit in the remaining budget from two timed steps (their effects are undone).</summary>
+    long Calibrate(SslMetaArch arch, MultiCropDataLoader loader, Device device, double secondsLeft, double knnSeconds)
+    {
+        var saved = arch.Objective.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        double seconds = 0;
+        for (int i = 0; i < 2; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var batch = loader.BuildBatch(i);
+            var sw = Stopwatch.StartNew();
+            arch.ForwardBackward(batch.To(device), config.Teacher.WarmupTeacherTemp);
+            seconds = sw.Elapsed.TotalSeconds;   // the second, warm step counts
+            arch.Student.zero_grad();
+        }
+        using (torch.no_grad())
+            foreach (var (k, t) in arch.Objective.state_dict()) t.copy_(saved[k]);
+        // Optimiser, EMA and logging add to the forward/backward time; kNN evaluations are budgeted separately.
+        double perStep = seconds * 1.15;
+        double evals = knnSeconds;
+        long steps = (long)(secondsLeft / perStep);
+        if (config.Train.KnnEvery > 0 && knnSeconds > 0)
+            steps = (long)((secondsLeft - evals * (1 + steps / (double)config.Train.KnnEvery)) / perStep);
+        progress.Message($"Calibrated: {seconds:F2} s per forward/backward → {Math.Max(steps, 1)} steps fit in the budget.");
+        return Math.Max(steps, 1);
+    }
+
+    static IEnumerable<(string Name, Parameter Parameter)> NamedStudentParameters(SslMetaArch arch) =>
+        arch.Student.named_parameters().Where(p => p.parameter.requires_grad);
+
+    void SaveCheckpoint(CheckpointStore store, SslMetaArch arch, AdamW optimizer, long step, double? knn, long skipped, string configSha)
+    {
+        store.Write(step, dir =>
+        {
+            SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), arch.state_dict());
+            optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
+        }, new CheckpointState { KnnTop1 = knn, SkippedImages = skipped, ConfigSha256 = configSha });
+    }
+
+    static void LoadCheckpoint(SslMetaArch arch, AdamW optimizer, string dir)
+    {
+        var dict = SafetensorsFile.Load(Path.Combine(dir, "model.safetensors"));
+        BackboneCheckpoint.LoadStateDict(arch, dict, Path.Combine(dir, "model.safetensors"));
+        optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
+    }
+
+    void LoadPretrained(SslMetaArch arch, string path)
+    {
+        using var _ = torch.no_grad();
+        BackboneCheckpoint.Load(arch.Student.Backbone, path, CheckpointLayout.Meta);
+        BackboneCheckpoint.Load(arch.Teacher.Backbone, path, CheckpointLayout.Meta);
+        progress.Message($"Initialised student and teacher backbones from {path}.");
+    }
+
+    void ExportTeacher(SslMetaArch arch, string path)
+    {
+        BackboneCheckpoint.SaveMeta(arch.Teacher.Backbone, path, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "dinosharp" });
+        int size = config.Crops.GlobalCropsSize;
+        new ModelCard
+        {
+            Backbone = arch.BackboneConfig with { DropPathRate = 0 },
+            Preprocessing = new Preprocessing { Size = size, ResizeShorter = size < 64 ? 0 : (int)Math.Round(size * 256.0 / 224) },
+            WeightsSha256 = CheckpointStore.Sha256(path),
+            Source = "DinoSharp teacher backbone",
+        }.Save(Path.Combine(Path.GetDirectoryName(path)!, "model.json"));
+    }
+
+    static string Describe(SslMetaArch arch)
+    {
+        var c = arch.BackboneConfig;
+        long parameters = arch.Student.parameters().Sum(p => p.numel());
+        return $"{BackboneCheckpoint.Describe(c)}, student {parameters / 1e6:F2} M parameters";
+    }
+
+    const string Cures = "Usual cures: a lower optim.base_lr, a larger train.batch_size, a longer optim.warmup_epochs, or a lower optim.clip_grad.";
+
+    static string LastGood(CheckpointStore store) =>
+        store.Latest() is { } c ? $" The last good checkpoint is {c.Path}." : " No checkpoint was written yet.";
+
+    static string DivergenceMessage(long step, StepTerms t, CheckpointStore store)
+    {
+        var bad = new[] { ("dino_local", t.DinoLocal), ("dino_global", t.DinoGlobal), ("koleo", t.Koleo), ("ibot", t.Ibot) }
+            .Where(x => !double.IsFinite(x.Item2)).Select(x => $"{x.Item1} = {x.Item2}");
+        return $"Step {step}: the loss is not finite ({string.Join(", ", bad.DefaultIfEmpty($"total = {t.Total}"))}). {Cures}{LastGood(store)}";
+    }
+}

@@ -1,0 +1,148 @@
+using DinoSharp.Data;
+using DinoSharp.Losses;
+using DinoSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Training;
+
+/// <summary>Scalar values of one training step (read back once per step, after backward).</summary>
+public sealed record StepTerms(double Total, double DinoLocal, double DinoGlobal, double Koleo, double Ibot, double TeacherEntropy, double CenterNorm);
+
+/// <summary>
+/// dinov2's SSLMetaArch: student and teacher built the same way, the teacher sees the global crops only (unmasked), the
+/// student sees every crop with iBOT masks on its global crops; the objective combines DINO, iBOT and KoLeo exactly as
+/// the reference does. State-dict keys: student.*, teacher.*, objective.* (the loss centers).
+/// </summary>
+public sealed class SslMetaArch : nn.Module
+{
+    readonly StudentTeacherNetwork student;
+    readonly StudentTeacherNetwork teacher;
+    readonly DinoV2Objective objective;
+
+    public SslMetaArch(DinoTrainingConfig config) : base(nameof(SslMetaArch))
+    {
+        Config = config;
+        BackboneConfig = ResolveBackbone(config);
+        student = new StudentTeacherNetwork(BackboneConfig with { DropPathRate = config.Student.DropPathRate }, config.Dino, config.Ibot);
+        teacher = new StudentTeacherNetwork(BackboneConfig with { DropPathRate = 0 }, config.Dino, config.Ibot);
+        objective = new DinoV2Objective(new ObjectiveConfig
+        {
+            OutDim = config.Dino.HeadNPrototypes,
+            IbotOutDim = config.Ibot.SeparateHead ? config.Ibot.HeadNPrototypes : null,
+            DinoLossWeight = config.Dino.LossWeight,
+            IbotLossWeight = config.Ibot.LossWeight,
+            KoLeoLossWeight = config.Dino.KoleoLossWeight,
+            Centering = config.Train.Centering switch
+            {
+                "centering" => TeacherCentering.Centering,
+                "sinkhorn_knopp" => TeacherCentering.SinkhornKnopp,
+                var other => throw new ConfigException($"train.centering = '{other}' is not one of centering, sinkhorn_knopp."),
+            },
+        });
+        register_module(nameof(student), student);
+        register_module(nameof(teacher), teacher);
+        register_module(nameof(objective), objective);
+
+        // The teacher starts as a copy of the student and never receives gradients.
+        using (torch.no_grad())
+        {
+            var s = student.state_dict();
+            foreach (var (key, t) in teacher.state_dict()) t.copy_(s[key]);
+        }
+        foreach (var p in teacher.parameters()) p.requires_grad = false;
+        teacher.eval();
+    }
+
+    public DinoTrainingConfig Config { get; }
+    public VisionTransformerConfig BackboneConfig { get; }
+    public StudentTeacherNetwork Student => student;
+    public StudentTeacherNetwork Teacher => teacher;
+    public DinoV2Objective Objective => objective;
+
+    /// <summary>The backbone configuration of a training config: the named variant with the student section's overrides.</summary>
+    public static VisionTransformerConfig ResolveBackbone(DinoTrainingConfig config)
+    {
+        var s = config.Student;
+        var c = VisionTransformerVariants.Get(s.Arch);
+        c = c with
+        {
+            PatchSize = s.PatchSize ?? c.PatchSize,
+            InitValues = s.Layerscale,
+            NumRegisterTokens = s.NumRegisterTokens ?? c.NumRegisterTokens,
+            FfnLayer = s.FfnLayer switch
+            {
+                null => c.FfnLayer,
+                "mlp" => Layers.FeedForwardKind.Mlp,
+                "swiglu" or "swiglufused" => Layers.FeedForwardKind.SwiGLU,
+                _ => throw new ConfigException($"student.ffn_layer = '{s.FfnLayer}' is not one of mlp, swiglu."),
+            },
+        };
+        // The reference learns the position grid at the global crop size.
+        c = c with { ImgSize = s.ImgSize ?? config.Crops.GlobalCropsSize };
+        try { return c.Validate(); }
+        catch (ArgumentException e) { throw new ConfigException("student: " + e.Message); }
+    }
+
+    /// <summary>
+    /// Forward of teacher and student on one batch and backward of the total loss (gradients land on the student).
+    /// Returns the loss terms as numbers.
+    /// </summary>
+    public StepTerms ForwardBackward(MultiCropBatch batch, double teacherTemp)
+    {
+        using var scope = torch.NewDisposeScope();
+        int b = batch.BatchSize;
+        bool anyMask = batch.NumMaskedPatches > 0 && Config.Ibot.LossWeight > 0;
+
+        // Teacher: global crops only, unmasked, eval mode, no gradients.
+        Tensor teacherCls, teacherPatches;
+        using (torch.no_grad())
+        {
+            var t = teacher.Backbone.ForwardFeatures(batch.GlobalCrops);
+            (teacherCls, teacherPatches) = HeadsOnClsAndMaskedPatches(teacher, t.ClsToken, t.PatchTokens, batch, anyMask);
+        }
+
+        // Student: masked global crops, and local crops in a second forward (all crops of one size in one batch).
+        var sg = student.Backbone.ForwardFeatures(batch.GlobalCrops, anyMask ? batch.Masks : null);
+        var (studentGlobal, studentPatches) = HeadsOnClsAndMaskedPatches(student, sg.ClsToken, sg.PatchTokens, batch, anyMask);
+        Tensor? studentLocal = null;
+        if (batch.LocalCrops.numel() > 0)
+        {
+            var sl = student.Backbone.ForwardFeatures(batch.LocalCrops);
+            studentLocal = student.DinoHead.forward(sl.ClsToken);
+        }
+
+        var terms = objective.forward(new ObjectiveInputs
+        {
+            StudentGlobalCls = studentGlobal,
+            TeacherGlobalCls = teacherCls,
+            StudentLocalCls = studentLocal,
+            StudentGlobalClsTokens = sg.ClsToken,
+            StudentMaskedPatches = anyMask ? studentPatches : null,
+            TeacherMaskedPatches = anyMask ? teacherPatches : null,
+            Masks = anyMask ? batch.Masks : null,
+            MasksWeight = anyMask ? batch.MasksWeight : null,
+            MaskedPatchCount = anyMask ? batch.NumMaskedPatches : null,
+        }, teacherTemp);
+        terms.Total.backward();
+
+        var values = torch.stack([terms.Total.detach(), terms.DinoLocal, terms.DinoGlobal, terms.Koleo, terms.Ibot, terms.TeacherEntropy, terms.CenterNorm])
+            .to(ScalarType.Float64).cpu().data<double>().ToArray();
+        return new StepTerms(values[0], values[1], values[2], values[3], values[4], values[5], values[6]);
+    }
+
+    /// <summary>
+    /// Cls tokens through the DINO head and the masked patch tokens through the iBOT head; with a shared head both go
+    /// through it in one call, as the reference concatenates them.
+    /// </summary>
+    static (Tensor Cls, Tensor Patches) HeadsOnClsAndMaskedPatches(StudentTeacherNetwork net, Tensor cls, Tensor patchTokens, MultiCropBatch batch, bool anyMask)
+    {
+        if (!anyMask) return (net.DinoHead.forward(cls), torch.empty(0));
+        var masked = patchTokens.flatten(0, 1).index_select(0, batch.MaskIndices);     // [M, D]
+        if (net.HasSeparateIbotHead)
+            return (net.DinoHead.forward(cls), net.IbotHead.forward(masked));
+        var both = net.DinoHead.forward(torch.cat([cls, masked], 0));
+        long n = cls.shape[0];
+        return (both[..(int)n], both[(int)n..]);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using DinoSharp.Data;
+
+namespace DinoSharp.Training;
+
+/// <summary>
+/// Resolves a training configuration: reference defaults, then a JSON file, then <c>key=value</c> overrides.
+/// Every key of the file and of the overrides must exist in the defaults (unknown keys are refused with a suggestion).
+/// </summary>
+public static class TrainingConfigLoader
+{
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new ScaleRangeConverter() },
+    };
+
+    /// <summary>Defaults ← file (optional) ← overrides ("section.key=value", value as JSON or a bare string).</summary>
+    public static DinoTrainingConfig Resolve(string? configFile, IEnumerable<string>? overrides = null, DinoTrainingConfig? defaults = null)
+    {
+        var root = JsonSerializer.SerializeToNode(defaults ?? new DinoTrainingConfig(), JsonOptions)!.AsObject();
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile)) throw new ConfigException($"{configFile}: config file not found.");
+            JsonNode? file;
+            try { file = JsonNode.Parse(File.ReadAllText(configFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+            catch (JsonException e) { throw new ConfigException($"{configFile}: not valid JSON ({e.Message})."); }
+            if (file is not JsonObject obj) throw new ConfigException($"{configFile}: the config must be a JSON object of sections.");
+            Merge(root, obj, "", configFile);
+        }
+        foreach (var assignment in overrides ?? [])
+            Apply(root, assignment);
+        try
+        {
+            return root.Deserialize<DinoTrainingConfig>(JsonOptions) ?? throw new ConfigException("Empty configuration.");
+        }
+        catch (JsonException e)
+        {
+            string key = (e.Path ?? "$").TrimStart('$', '.');
+            throw new ConfigException($"Config key '{key}' has a value of the wrong type ({FirstSentence(e.Message)}).");
+        }
+    }
+
+    public static string ToJson(DinoTrainingConfig config) => JsonSerializer.Serialize(config, JsonOptions);
+
+    /// <summary>Applies one "a.b=value" override.</summary>
+    public static void Apply(JsonObject root, string assignment)
+    {
+        int eq = assignment.IndexOf('=');
+        if (eq <= 0) throw new ConfigException($"--set '{assignment}': expected section.key=value, e.g. --set optim.base_lr=0.001.");
+        string path = assignment[..eq].Trim();
+        string text = assignment[(eq + 1)..].Trim();
+        var parts = path.Split('.');
+        JsonObject node = root;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string prefix = string.Join('.', parts[..i]);
+            if (!node.ContainsKey(parts[i])) throw Unknown(prefix, parts[i], node);
+            if (i == parts.Length - 1)
+            {
+                if (node[parts[i]] is JsonObject) throw new ConfigException($"--set {path}: '{path}' is a section; set one of its keys ({string.Join(", ", ((JsonObject)node[parts[i]]!).Select(kv => path + "." + kv.Key))}).");
+                node[parts[i]] = ParseValue(text);
+            }
+            else
+            {
+                node = node[parts[i]] as JsonObject ?? throw new ConfigException($"--set {path}: '{string.Join('.', parts[..(i + 1)])}' is a value, not a section.");
+            }
+        }
+    }
+
+    static JsonNode? ParseValue(string text)
+    {
+        try { return JsonNode.Parse(text); }
+        catch (JsonException) { return JsonValue.Create(text); }
+    }
+
+    static void Merge(JsonObject target, JsonObject source, string prefix, string file)
+    {
+        foreach (var (key, value) in source)
+        {
+            if (!target.ContainsKey(key)) throw Unknown(prefix, key, target, file);
+            string path = prefix.Length == 0 ? key : prefix + "." + key;
+            if (target[key] is JsonObject t && value is JsonObject s) Merge(t, s, path, file);
+            else if (target[key] is JsonObject) throw new ConfigException($"{file}: '{path}' is a section and must be a JSON object.");
+            else target[key] = value?.DeepClone();
+        }
+    }
+
+    static ConfigException Unknown(string prefix, string key, JsonObject known, string? file = null)
+    {
+        string full = prefix.Length == 0 ? key : prefix + "." + key;
+        var best = known.Select(kv => kv.Key).OrderBy(k => Levenshtein(k, key)).FirstOrDefault();
+        string hint = best is not null && Levenshtein(best, key) <= Math.Max(2, key.Length / 3)
+            ? $" Did you mean '{(prefix.Length == 0 ? best : prefix + "." + best)}'?"
+            : $" Known keys{(prefix.Length == 0 ? "" : " of " + prefix)}: {string.Join(", ", known.Select(kv => kv.Key))}.";
+        return new ConfigException($"{(file is null ? "" : file + ": ")}unknown config key '{full}'.{hint}");
+    }
+
+    static int Levenshtein(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+
+    static string FirstSentence(string s)
+    {
+        int i = s.IndexOf(". ", StringComparison.Ordinal);
+        return i > 0 ? s[..i] : s.TrimEnd('.');
+    }
+
+    /// <summary>Reads a scale range as the reference writes it, [min, max]; writes it the same way.</summary>
+    sealed class ScaleRangeConverter : JsonConverter<ScaleRange>
+    {
+        public override ScaleRange Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var values = JsonSerializer.Deserialize<double[]>(ref reader, options);
+            if (values is not { Length: 2 }) throw new JsonException("expected [min, max]");
+            return new ScaleRange(values[0], values[1]);
+        }
+
+        public override void Write(Utf8JsonWriter writer, ScaleRange value, JsonSerializerOptions options)
+        {
+            writer.WriteStartArray();
+            writer.WriteNumberValue(value.Min);
+            writer.WriteNumberValue(value.Max);
+            writer.WriteEndArray();
+        }
+    }
+}
