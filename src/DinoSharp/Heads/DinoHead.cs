@@ -17,7 +17,7 @@ namespace DinoSharp.Heads;
 /// </remarks>
 public sealed class DinoHead : Module<Tensor, Tensor>
 {
-    private readonly Sequential mlp;
+    private readonly Module<Tensor, Tensor> mlp;  // Sequential, or a single Linear when nlayers = 1 (keys mlp.weight, as dinov2)
     private readonly WeightNormLinear last_layer;
 
     /// <param name="inDim">Backbone embedding size D.</param>
@@ -68,25 +68,19 @@ public sealed class DinoHead : Module<Tensor, Tensor>
     /// <summary>The effective prototype matrix g·v/‖v_row‖ [K, bottleneck].</summary>
     public Tensor EffectiveLastLayerWeight() => last_layer.EffectiveWeight();
 
-    static Sequential BuildMlp(int nlayers, int inDim, int hiddenDim, int bottleneckDim, bool bias)
+    static Module<Tensor, Tensor> BuildMlp(int nlayers, int inDim, int hiddenDim, int bottleneckDim, bool bias)
     {
+        if (nlayers == 1) return InitLinear(inDim, bottleneckDim, bias);
         var layers = new List<(string, Module<Tensor, Tensor>)>();
         void Add(Module<Tensor, Tensor> m) => layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
-        if (nlayers == 1)
+        Add(InitLinear(inDim, hiddenDim, bias));
+        Add(GELU());
+        for (int i = 0; i < nlayers - 2; i++)
         {
-            Add(InitLinear(inDim, bottleneckDim, bias));
-        }
-        else
-        {
-            Add(InitLinear(inDim, hiddenDim, bias));
+            Add(InitLinear(hiddenDim, hiddenDim, bias));
             Add(GELU());
-            for (int i = 0; i < nlayers - 2; i++)
-            {
-                Add(InitLinear(hiddenDim, hiddenDim, bias));
-                Add(GELU());
-            }
-            Add(InitLinear(hiddenDim, bottleneckDim, bias));
         }
+        Add(InitLinear(hiddenDim, bottleneckDim, bias));
         return Sequential(layers);
     }
 

@@ -64,6 +64,16 @@ public sealed class DinoHeadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void LayerCountShapesTheMlpKeys()
+    {
+        using var single = new DinoHead(16, 10, 12, 8, nlayers: 1);
+        Assert.Equal(["last_layer.weight_g", "last_layer.weight_v", "mlp.bias", "mlp.weight"], single.state_dict().Keys.Order().ToArray());
+        using var four = new DinoHead(16, 10, 12, 8, nlayers: 4);
+        Assert.Equal(new long[] { 12, 12 }, four.state_dict()["mlp.4.weight"].shape);
+        Assert.Equal(new long[] { 8, 12 }, four.state_dict()["mlp.6.weight"].shape);
+    }
+
+    [Fact]
     public void RejectsWrongInputWidth()
     {
         using var head = new DinoHead(16, 10, 12, 8);

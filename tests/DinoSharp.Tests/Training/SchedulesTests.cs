@@ -1,0 +1,92 @@
+using DinoSharp.Training;
+
+namespace DinoSharp.Tests.Training;
+
+public sealed class SchedulesTests
+{
+    const int Precision = 12;
+
+    // 100 epochs of 10 iterations at batch 256: peak lr 0.004·√(256/1024) = 0.002, lr warm-up 100 iterations,
+    // teacher-temperature warm-up 300, last layer frozen for the first 10.
+    static readonly ScheduleConfig Config = new() { Epochs = 100, ItersPerEpoch = 10, BatchSize = 256 };
+    static readonly TrainingSchedules S = TrainingSchedules.Build(Config);
+
+    [Fact]
+    public void AllTablesCoverTheRun()
+    {
+        Assert.Equal(1000, S.TotalIters);
+        foreach (var table in new[] { S.Lr, S.WeightDecay, S.Momentum, S.TeacherTemp, S.LastLayerLr })
+            Assert.Equal(1000, table.Length);
+    }
+
+    [Fact]
+    public void LearningRateWarmsUpLinearlyThenFollowsTheCosine()
+    {
+        Assert.Equal(0.002, Config.ScaledLr, Precision);
+        Assert.Equal(0.0, S.Lr[0], Precision);                      // first warm-up step: start value
+        Assert.Equal(0.002 * 50 / 99, S.Lr[50], Precision);         // linspace(0, 0.002, 100)
+        Assert.Equal(0.002, S.Lr[99], Precision);                   // last warm-up step: the peak
+        Assert.Equal(0.002, S.Lr[100], Precision);                  // cosine i = 0
+        Assert.Equal(1e-6 + 0.5 * (0.002 - 1e-6), S.Lr[550], Precision);  // cosine half-way (i = 450 of 900)
+        Assert.Equal(1e-6 + 0.5 * (0.002 - 1e-6) * (1 + Math.Cos(Math.PI * 899 / 900)), S.Lr[999], Precision);
+        Assert.True(S.Lr[999] > 1e-6 && S.Lr[999] < 1.01e-6);
+    }
+
+    [Fact]
+    public void LastLayerLrIsZeroForTheFirstEpochThenTheLr()
+    {
+        Assert.All(S.LastLayerLr[..10], v => Assert.Equal(0.0, v));
+        Assert.Equal(S.Lr[10], S.LastLayerLr[10]);
+        Assert.Equal(0.002 * 10 / 99, S.LastLayerLr[10], Precision);
+        Assert.Equal(S.Lr[10..], S.LastLayerLr[10..]);
+    }
+
+    [Fact]
+    public void WeightDecayAndMomentumAreCosinesWithoutWarmup()
+    {
+        Assert.Equal(0.04, S.WeightDecay[0], Precision);
+        Assert.Equal(0.22, S.WeightDecay[500], Precision);
+        Assert.Equal(0.4 - 0.5 * 0.36 * (1 + Math.Cos(Math.PI * 999 / 1000)), S.WeightDecay[999], Precision);
+        Assert.Equal(0.992, S.Momentum[0], Precision);
+        Assert.Equal(0.996, S.Momentum[500], Precision);
+        Assert.Equal(1.0 - 0.004 * (1 + Math.Cos(Math.PI * 999 / 1000)), S.Momentum[999], Precision);
+    }
+
+    [Fact]
+    public void TeacherTemperatureWarmsUpOver30EpochsThenStays()
+    {
+        Assert.Equal(0.04, S.TeacherTemp[0], Precision);
+        Assert.Equal(0.04 + 0.03 * 150 / 299, S.TeacherTemp[150], Precision);
+        Assert.Equal(0.07, S.TeacherTemp[299], Precision);
+        Assert.All(S.TeacherTemp[300..], v => Assert.Equal(0.07, v));
+
+        // A run shorter than the warm-up keeps the warm-up slope.
+        var shortRun = TrainingSchedules.Build(Config with { Epochs = 10 });
+        Assert.Equal(0.04 + 0.03 * 99 / 299, shortRun.TeacherTemp[99], Precision);
+    }
+
+    [Fact]
+    public void CosineFreezesThenWarmsUpThenDecays()
+    {
+        var table = Schedules.Cosine(baseValue: 1, finalValue: 0, totalIters: 10, warmupIters: 2, startWarmupValue: 0.5, freezeIters: 3);
+        Assert.Equal([0, 0, 0, 0.5, 1], table[..5]);
+        for (int i = 0; i < 5; i++)
+            Assert.Equal(0.5 * (1 + Math.Cos(Math.PI * i / 5)), table[5 + i], Precision);
+        Assert.Equal([7.0], Schedules.Cosine(7, 1, 1));  // one cosine step = the base value
+        Assert.Empty(Schedules.Cosine(1, 0, 0));
+        Assert.Equal([2.0], Schedules.Linspace(2, 5, 1));
+    }
+
+    [Fact]
+    public void BadArgumentsAreRejected()
+    {
+        Assert.Throws<ArgumentException>(() => Schedules.Cosine(1, 0, totalIters: 5, warmupIters: 4, freezeIters: 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.Cosine(1, 0, totalIters: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.Cosine(double.NaN, 0, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.LinearWarmupThenConstant(0.04, 0.07, -1, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { BatchSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { TeacherTemp = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { FinalMomentumTeacher = 1.5 }));
+        Assert.Throws<ArgumentException>(() => TrainingSchedules.Build(Config with { WarmupEpochs = 101 }));
+    }
+}
