@@ -1,3 +1,4 @@
+using DinoSharp.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -57,14 +57,15 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
     void InitWeights()
     {
         using var _ = torch.no_grad();
-        nn.init.trunc_normal_(pos_embed, std: 0.02);
+        // TorchSharp 0.107's init.trunc_normal_ fills a constant (see TruncatedNormal), so ours is used.
+        TruncatedNormal.Fill(pos_embed, std: 0.02);
         nn.init.normal_(cls_token, std: 1e-6);
         if (register_tokens is not null) nn.init.normal_(register_tokens, std: 1e-6);
         foreach (var (_, module) in named_modules())
         {
             if (module is Linear linear)
             {
-                nn.init.trunc_normal_(linear.weight!, std: 0.02);
+                TruncatedNormal.Fill(linear.weight!, std: 0.02);
                 if (linear.bias is not null) nn.init.zeros_(linear.bias);
             }
         }

@@ -128,7 +128,7 @@ public sealed class DinoTrainer
             }
             long total = options.MaxSteps ?? (options.MaxMinutes is { } minutes
                 ? Calibrate(arch, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
-                : (long)Math.Round(config.Optim.Epochs * config.Train.OfficialEpochLength));
+                : (long)config.Optim.Epochs * config.Train.OfficialEpochLength);
             if (total < 1) throw new ConfigException("The run would have no steps: raise --steps or --minutes.");
             int ipe = options.MaxSteps is null && options.MaxMinutes is null
                 ? config.Train.OfficialEpochLength

@@ -124,6 +124,8 @@ public sealed class SslMetaArch : nn.Module
             MasksWeight = anyMask ? batch.MasksWeight : null,
             MaskedPatchCount = anyMask ? batch.NumMaskedPatches : null,
         }, teacherTemp);
+        // The targets of this step used the old centers; the reference updates them afterwards.
+        objective.UpdateCenters(teacherCls, anyMask ? teacherPatches : null, anyMask ? batch.NumMaskedPatches : null);
         terms.Total.backward();
 
         var values = torch.stack([terms.Total.detach(), terms.DinoLocal, terms.DinoGlobal, terms.Koleo, terms.Ibot, terms.TeacherEntropy, terms.CenterNorm])

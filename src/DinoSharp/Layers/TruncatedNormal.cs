@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DinoSharp.Heads;
+namespace DinoSharp.Layers;
 
 /// <summary>
 /// In-place truncated normal init, by inverse CDF as PyTorch's <c>nn.init.trunc_normal_</c> does (cut-offs a, b are
