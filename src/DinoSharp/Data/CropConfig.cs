@@ -15,7 +15,8 @@ public sealed record CropConfig
     /// <summary>Number of local crops per image (local_crops_number); 0 disables them.</summary>
     public int LocalCropsNumber { get; init; } = 8;
 
-    /// <summary>Side of each local crop in pixels (local_crops_size).</summary>
+    /// <summary>Side of each local crop in pixels (local_crops_size). 96 suits the default patch 16; the reference
+    /// patch-14 configs (vitl14, vitg14) use 98 so that it is a multiple of the patch.</summary>
     public int LocalCropsSize { get; init; } = 96;
 
     /// <summary>Area fraction range of local crops (local_crops_scale).</summary>

@@ -59,8 +59,10 @@ public sealed class MultiCropDataLoader
     /// <summary>Distinct images found unreadable so far.</summary>
     public int SkippedCount => _bad.Count;
 
-    /// <summary>The dataset order of epoch <paramref name="epoch"/>.</summary>
-    public int[] EpochOrder(long epoch)
+    /// <summary>The dataset order of epoch <paramref name="epoch"/> (a copy).</summary>
+    public int[] EpochOrder(long epoch) => (int[])Order(epoch).Clone();
+
+    int[] Order(long epoch)
     {
         var cached = Volatile.Read(ref _epochOrder);
         if (cached is not null && cached.Item1 == epoch) return cached.Item2;
@@ -75,7 +77,7 @@ public sealed class MultiCropDataLoader
         ArgumentOutOfRangeException.ThrowIfNegative(iteration);
         long epoch = iteration / BatchesPerEpoch;
         int position = (int)(iteration % BatchesPerEpoch);
-        int[] order = EpochOrder(epoch);
+        int[] order = Order(epoch);
         var cfg = _augmentation.Config;
         var global = new float[2 * BatchSize * _augmentation.GlobalCropLength];
         var local = new float[cfg.LocalCropsNumber * BatchSize * _augmentation.LocalCropLength];

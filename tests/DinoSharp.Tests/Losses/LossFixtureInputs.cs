@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DinoSharp.Tests.Fixtures;
 using static TorchSharp.torch;
 
@@ -42,6 +41,4 @@ public sealed class LossFixtureInputs
     public Tensor Load(string shortName) => Fx.Load("loss__" + shortName);
     public Tensor Masks => Load("ibot_masks").to(ScalarType.Bool);
     public long MaskedPatches => Load("ibot_teacher_logits").shape[0];
-
-    public static double ScalarOf(JsonElement e) => e.GetDouble();
 }

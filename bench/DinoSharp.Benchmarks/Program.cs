@@ -1,0 +1,13 @@
+using DinoSharp.Benchmarks;
+
+// Usage: dotnet run -c Release --project bench/DinoSharp.Benchmarks -- <mode> [args]
+string mode = args.Length > 0 ? args[0] : "";
+switch (mode)
+{
+    case "data":
+        DataBenchmark.Run(args[1..]);
+        return 0;
+    default:
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder]");
+        return 2;
+}
