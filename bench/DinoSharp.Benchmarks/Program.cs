@@ -4,6 +4,12 @@ using DinoSharp.Benchmarks;
 string mode = args.Length > 0 ? args[0] : "";
 switch (mode)
 {
+    case "diagnose":
+        Diagnose.Run(args[1..]);
+        return 0;
+    case "step":
+        StepBenchmark.Run(args[1..]);
+        return 0;
     case "data":
         DataBenchmark.Run(args[1..]);
         return 0;

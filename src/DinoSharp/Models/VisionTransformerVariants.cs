@@ -17,9 +17,9 @@ public static class VisionTransformerVariants
     static VisionTransformerConfig WithRegisters(VisionTransformerConfig c) =>
         c with { NumRegisterTokens = 4, InterpolateAntialias = true, InterpolateOffset = 0.0 };
 
-    static VisionTransformerConfig Cpu(int dim, int depth, int heads) => new()
+    static VisionTransformerConfig Cpu(int dim, int depth, int heads, int patch = 4, int img = 32) => new()
     {
-        ImgSize = 32, PatchSize = 4, EmbedDim = dim, Depth = depth, NumHeads = heads,
+        ImgSize = img, PatchSize = patch, EmbedDim = dim, Depth = depth, NumHeads = heads,
     };
 
     static readonly Dictionary<string, VisionTransformerConfig> Variants = new(StringComparer.OrdinalIgnoreCase)
@@ -35,6 +35,8 @@ public static class VisionTransformerVariants
         ["vit_pico_p4"] = Cpu(128, 4, 4),
         ["vit_tiny_p4"] = Cpu(192, 6, 3),
         ["vit_small_p4"] = Cpu(384, 6, 6),
+        ["vit_pico_p7"] = Cpu(128, 4, 4, patch: 7, img: 28),
+        ["vit_tiny_p7"] = Cpu(192, 6, 3, patch: 7, img: 28),
     };
 
     static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)

@@ -1,0 +1,57 @@
+using System.ComponentModel;
+using DinoSharp.Interop;
+using DinoSharp.Models;
+using Spectre.Console.Cli;
+
+namespace DinoSharp.Cli.Commands;
+
+public sealed class ConvertCommand : Command<ConvertCommand.Settings>
+{
+    public sealed class Settings : CommonSettings
+    {
+        [CommandOption("--in <FILE>")]
+        [Description("Backbone weights: .pth or .safetensors.")]
+        public string In { get; init; } = "";
+
+        [CommandOption("--arch <NAME>")]
+        [Description("Architecture (vit_small, vit_large_reg4, dinov2_vitb14, ...); read from model.json beside --in when omitted.")]
+        public string? Arch { get; init; }
+
+        [CommandOption("--from <LAYOUT>")]
+        [Description("Key layout of --in: meta (default), hf, teacher, student.")]
+        public string From { get; init; } = "meta";
+
+        [CommandOption("--to <LAYOUT>")]
+        [Description("meta (a .pth or .safetensors file, by --out's extension) or hf (a folder with model.safetensors and config.json).")]
+        public string To { get; init; } = "meta";
+
+        [CommandOption("--out <PATH>")]
+        public string Out { get; init; } = "";
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(s.In) || string.IsNullOrWhiteSpace(s.Out))
+            throw new UserErrorException("--in and --out are required.");
+        var card = s.Arch is not null
+            ? new ModelCard { Backbone = VisionTransformerVariants.Get(s.Arch) }
+            : File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.In))!, "model.json"))
+                ? ModelCard.Load(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.In))!, "model.json"))
+                : throw new UserErrorException($"{s.In}: no model.json beside it; name the architecture with --arch.");
+        using var vit = new DinoVisionTransformer(card.Backbone);
+        BackboneCheckpoint.Load(vit, s.In, ModelSettings.ParseLayout(s.From));
+        switch (s.To.ToLowerInvariant())
+        {
+            case "meta":
+                BackboneCheckpoint.SaveMeta(vit, s.Out);
+                break;
+            case "hf" or "huggingface":
+                BackboneCheckpoint.SaveHuggingFace(vit, s.Out);
+                break;
+            default:
+                throw new UserErrorException($"--to {s.To}: use meta or hf.");
+        }
+        Console.WriteLine($"Wrote {s.Out} ({s.To} layout, {BackboneCheckpoint.Describe(card.Backbone)}).");
+        return CliRunner.Ok;
+    }
+}

@@ -1,0 +1,52 @@
+using System.ComponentModel;
+using DinoSharp.Interop;
+using DinoSharp.Models;
+using Spectre.Console.Cli;
+
+namespace DinoSharp.Cli.Commands;
+
+/// <summary>Options of every command that names a model.</summary>
+public class ModelSettings : CommonSettings
+{
+    [CommandOption("--model <MODEL>")]
+    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), raw[:size], or random:<arch|config>.")]
+    public string Model { get; init; } = "";
+
+    [CommandOption("--arch <NAME>")]
+    [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
+    public string? Arch { get; init; }
+
+    [CommandOption("--layout <LAYOUT>")]
+    [Description("Key layout of a weights file: meta (default), hf, teacher, student.")]
+    public string Layout { get; init; } = "meta";
+
+    [CommandOption("--features <KIND>")]
+    [Description("cls (default), avgpatch, cls+avgpatch or last4+avgpatch.")]
+    public string Features { get; init; } = "cls";
+
+    [CommandOption("--image-size <N>")]
+    [Description("Model input size (default: the model's own).")]
+    public int? ImageSize { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("Images per forward pass (default 256).")]
+    public int BatchSize { get; init; } = 256;
+
+    public IImageEmbedder OpenModel(int rawSize = 28)
+    {
+        if (string.IsNullOrWhiteSpace(Model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
+        if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
+        ApplyThreads();
+        return ModelResolver.Open(Model, BackboneEmbedder.ParseKind(Features), Arch, ImageSize, ParseLayout(Layout),
+            TorchSharp.torch.device(Device), rawSize);
+    }
+
+    public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch
+    {
+        "meta" => CheckpointLayout.Meta,
+        "hf" or "huggingface" => CheckpointLayout.HuggingFace,
+        "teacher" => CheckpointLayout.MetaTrainingTeacher,
+        "student" => CheckpointLayout.MetaTrainingStudent,
+        _ => throw new UserErrorException($"--layout {layout}: use meta, hf, teacher or student."),
+    };
+}

@@ -1,0 +1,102 @@
+using DinoSharp.Interop;
+using DinoSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Models;
+
+/// <summary>
+/// Turns the --model string every command shares into an embedder:
+/// <list type="bullet">
+/// <item><c>raw</c> (or <c>raw:N</c>): pixels resized to N×N (default: the rawSize argument), flattened;</item>
+/// <item><c>random:&lt;arch or config&gt;</c>: an untrained network (seed 0) of a named architecture or of a config file / shipped config;</item>
+/// <item>a run folder: its teacher_backbone.safetensors and model.json, or, while training, the newest checkpoint's teacher;</item>
+/// <item>a .safetensors or .pth backbone file: with the model.json beside it, or with <c>--arch</c>.</item>
+/// </list>
+/// </summary>
+public static class ModelResolver
+{
+    public static IImageEmbedder Open(string model, FeatureKind kind = FeatureKind.Cls, string? arch = null, int? imageSize = null,
+        CheckpointLayout layout = CheckpointLayout.Meta, Device? device = null, int rawSize = 28)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model == "raw") return new RawPixelEmbedder(rawSize);
+        if (model.StartsWith("raw:", StringComparison.Ordinal))
+            return new RawPixelEmbedder(int.TryParse(model[4..], out var n) ? n : throw new ArgumentException($"--model {model}: expected raw:<size>, e.g. raw:28."));
+        if (model.StartsWith("random:", StringComparison.Ordinal))
+            return Random(model["random:".Length..], kind, imageSize, device);
+
+        var (weights, card, source) = Locate(model, arch, imageSize, ref layout);
+        var extractor = FeatureExtractor.Load(weights, card, layout, device);
+        return new BackboneEmbedder(extractor, kind, source, CheckpointStore.Sha256(weights));
+    }
+
+    static IImageEmbedder Random(string what, FeatureKind kind, int? imageSize, Device? device)
+    {
+        VisionTransformerConfig backbone;
+        if (File.Exists(what)) backbone = SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
+        else if (DefaultConfigs.Names.Contains(what)) backbone = SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
+        else backbone = VisionTransformerVariants.Get(what);
+        int size = imageSize ?? backbone.ImgSize;
+        torch.manual_seed(0);
+        var vit = new DinoVisionTransformer(backbone);
+        var extractor = new FeatureExtractor(vit, PreprocessingFor(size), device, ownsBackbone: true);
+        return new BackboneEmbedder(extractor, kind, $"random:{what}", "untrained-seed0");
+    }
+
+    /// <summary>Preprocessing for a square input: stretch tiny images, resize-and-centre-crop larger ones (ratio 256/224).</summary>
+    public static Preprocessing PreprocessingFor(int size) =>
+        new() { Size = size, ResizeShorter = size < 64 ? 0 : (int)Math.Round(size * 256.0 / 224) };
+
+    static (string Weights, ModelCard Card, string Source) Locate(string model, string? arch, int? imageSize, ref CheckpointLayout layout)
+    {
+        if (Directory.Exists(model))
+        {
+            string teacher = Path.Combine(model, "teacher_backbone.safetensors");
+            string cardPath = Path.Combine(model, "model.json");
+            if (File.Exists(teacher) && File.Exists(cardPath))
+                return (teacher, WithSize(ModelCard.Load(cardPath), imageSize), Path.GetFileName(Path.GetFullPath(model)));
+            string hf = Path.Combine(model, "model.safetensors");
+            if (File.Exists(hf) && File.Exists(Path.Combine(model, "config.json")) && arch is not null)
+            {
+                layout = CheckpointLayout.HuggingFace;
+                return (hf, CardFor(arch, imageSize), arch);
+            }
+            var store = new CheckpointStore(Path.Combine(model, "checkpoints"), 1);
+            var configPath = Path.Combine(model, "config.json");
+            if (store.Latest() is { } ckpt && File.Exists(configPath))
+            {
+                layout = CheckpointLayout.MetaTrainingTeacher;
+                var config = TrainingConfigLoader.Resolve(configPath);
+                var backbone = SslMetaArch.ResolveBackbone(config) with { DropPathRate = 0 };
+                return (Path.Combine(ckpt.Path, "model.safetensors"), new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(imageSize ?? config.Crops.GlobalCropsSize) },
+                    $"{Path.GetFileName(Path.GetFullPath(model))}@{ckpt.State.Step}");
+            }
+            throw new FileNotFoundException($"{model}: not a run folder (no teacher_backbone.safetensors with model.json, and no checkpoint) nor a Hugging Face folder (model.safetensors + config.json, with --arch).");
+        }
+        if (!File.Exists(model))
+            throw new FileNotFoundException($"--model {model}: no such file or folder. Use a run folder, a .safetensors/.pth backbone, raw, or random:<arch>.");
+        foreach (var candidate in new[] { Path.ChangeExtension(model, ".json"), Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, "model.json") })
+            if (arch is null && File.Exists(candidate) && IsModelCard(candidate))
+                return (model, WithSize(ModelCard.Load(candidate), imageSize), Path.GetFileName(model));
+        if (arch is null)
+            throw new ArgumentException($"{model}: no model.json beside it; name the architecture with --arch (one of {string.Join(", ", VisionTransformerVariants.Names)}).");
+        return (model, CardFor(arch, imageSize), arch);
+    }
+
+    static bool IsModelCard(string path)
+    {
+        try { return File.ReadAllText(path).Contains("\"backbone\"", StringComparison.Ordinal); }
+        catch (IOException) { return false; }
+    }
+
+    static ModelCard CardFor(string arch, int? imageSize)
+    {
+        var backbone = VisionTransformerVariants.Get(arch);
+        int size = imageSize ?? (backbone.PatchSize == 14 ? 224 : backbone.ImgSize);
+        return new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(size) };
+    }
+
+    static ModelCard WithSize(ModelCard card, int? size) =>
+        size is { } s ? card with { Preprocessing = PreprocessingFor(s) } : card;
+}

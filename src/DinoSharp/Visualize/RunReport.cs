@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DinoSharp.Training;
+using ScottPlot;
+
+namespace DinoSharp.Visualize;
+
+/// <summary>An evaluation result file written by `dino knn` / `dino linear --json` (only the fields the report reads).</summary>
+public sealed record EvaluationSummary(string File, string Model, IReadOnlyDictionary<string, double> Top1, long[][]? ConfusionMatrix, IReadOnlyList<string> Classes);
+
+/// <summary>
+/// `dino report`: one self-contained HTML page (PNG plots embedded as data URIs) plus the PNGs, from a run folder's
+/// metrics.jsonl, config.json and the evaluation JSON files in its eval/ folder.
+/// </summary>
+public static class RunReport
+{
+    public static string Write(string runDir, string? outFile = null)
+    {
+        string metricsPath = Path.Combine(runDir, "metrics.jsonl");
+        if (!File.Exists(metricsPath)) throw new FileNotFoundException($"{runDir}: no metrics.jsonl; is this a run folder made by `dino train`?");
+        var metrics = MetricsLog.Read(metricsPath);
+        var steps = metrics.Where(m => m.TotalLoss != 0 || m.Lr != 0).ToList();
+        var evals = ReadEvaluations(Path.Combine(runDir, "eval"));
+        string plots = Path.Combine(runDir, "report");
+        Directory.CreateDirectory(plots);
+        var images = new List<(string Title, string File)>();
+
+        if (steps.Count > 0)
+        {
+            images.Add(("Loss terms", Lines(plots, "loss.png", "Loss terms over training", "step", "loss", steps,
+                ("total", m => m.TotalLoss), ("DINO local", m => m.DinoLocalLoss), ("DINO global", m => m.DinoGlobalLoss),
+                ("iBOT", m => m.IbotLoss), ("KoLeo", m => m.KoleoLoss))));
+            images.Add(("Learning rate and weight decay", Lines(plots, "lr_wd.png", "Learning rate and weight decay", "step", "value", steps,
+                ("learning rate ×100", m => m.Lr * 100), ("weight decay", m => m.WeightDecay))));
+            images.Add(("Teacher momentum and temperature", Lines(plots, "teacher.png", "Teacher EMA momentum and temperature", "step", "value", steps,
+                ("momentum", m => m.Momentum), ("temperature ×10", m => m.TeacherTemp * 10))));
+            images.Add(("Collapse signals", Lines(plots, "collapse.png", "Collapse signals", "step", "value", steps,
+                ("teacher entropy (nats)", m => m.TeacherEntropy), ("center norm", m => m.CenterNorm))));
+        }
+        var knn = metrics.Where(m => m.KnnTop1 is not null).ToList();
+        if (knn.Count > 0)
+            images.Add(("Online kNN", KnnCurve(plots, knn, evals)));
+        var trained = evals.FirstOrDefault(e => e.File.StartsWith("knn_trained", StringComparison.Ordinal) && e.ConfusionMatrix is not null);
+        if (trained is not null)
+            images.Add(("Confusion matrix", Confusion(plots, trained)));
+        foreach (var extra in new[] { "search.png", "pca.png", "attention.png" })
+            if (File.Exists(Path.Combine(plots, extra))) images.Add((extra switch { "search.png" => "Search contact sheet", "pca.png" => "Patch-feature PCA", _ => "Attention maps" }, extra));
+
+        string html = Html(runDir, metrics, evals, images.Select(i => (i.Title, Path.Combine(plots, i.File))).ToList());
+        string output = outFile ?? Path.Combine(runDir, "report.html");
+        File.WriteAllText(output, html);
+        return output;
+    }
+
+    static string Lines(string dir, string file, string title, string xLabel, string yLabel, List<StepMetrics> steps, params (string Name, Func<StepMetrics, double> Value)[] series)
+    {
+        var plt = new Plot();
+        var xs = steps.Select(m => (double)m.Step).ToArray();
+        foreach (var (name, value) in series)
+        {
+            var s = plt.Add.Scatter(xs, steps.Select(value).ToArray());
+            s.LegendText = name;
+            s.MarkerSize = 0;
+            s.LineWidth = 2;
+        }
+        plt.Title(title);
+        plt.XLabel(xLabel);
+        plt.YLabel(yLabel);
+        plt.ShowLegend(Alignment.UpperRight);
+        string path = Path.Combine(dir, file);
+        plt.SavePng(path, 900, 450);
+        return file;
+    }
+
+    static string KnnCurve(string dir, List<StepMetrics> knn, IReadOnlyList<EvaluationSummary> evals)
+    {
+        var plt = new Plot();
+        var xs = knn.Select(m => m.ElapsedSeconds / 60).ToArray();
+        var s = plt.Add.Scatter(xs, knn.Select(m => m.KnnTop1!.Value * 100).ToArray());
+        s.LegendText = "trained teacher, online kNN@20 (subset)";
+        s.LineWidth = 2;
+        foreach (var (file, label) in new[] { ("knn_raw.json", "raw pixels (full test set)"), ("knn_random.json", "untrained network, cls"), ("knn_random_avgpatch.json", "untrained network, avg patch"), ("knn_trained.json", "trained teacher (full test set)") })
+        {
+            var e = evals.FirstOrDefault(x => x.File == file);
+            if (e is null || !e.Top1.TryGetValue("20", out var v)) continue;
+            var line = plt.Add.HorizontalLine(v * 100);
+            line.LegendText = $"{label}: {v:P1}";
+            line.LinePattern = LinePattern.Dashed;
+        }
+        plt.Title("kNN top-1 (k = 20) against training time");
+        plt.XLabel("training time (minutes)");
+        plt.YLabel("top-1 accuracy (%)");
+        plt.ShowLegend(Alignment.LowerRight);
+        plt.SavePng(Path.Combine(dir, "knn.png"), 900, 450);
+        return "knn.png";
+    }
+
+    static string Confusion(string dir, EvaluationSummary e)
+    {
+        var m = e.ConfusionMatrix!;
+        int n = m.Length;
+        var data = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            double rowSum = Math.Max(1, m[i].Sum());
+            for (int j = 0; j < n; j++) data[n - 1 - i, j] = m[i][j] / rowSum;   // first class at the top
+        }
+        var plt = new Plot();
+        var hm = plt.Add.Heatmap(data);
+        hm.Colormap = new ScottPlot.Colormaps.Viridis();
+        var bar = plt.Add.ColorBar(hm);
+        bar.Label = "fraction of the true class";
+        var ticks = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        var names = e.Classes.Count == n ? e.Classes.ToArray() : Enumerable.Range(0, n).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        plt.Axes.Bottom.SetTicks(ticks, names);
+        plt.Axes.Left.SetTicks(ticks, names.Reverse().ToArray());
+        plt.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plt.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plt.Title($"kNN confusion matrix (k = 20)");
+        plt.XLabel("predicted class");
+        plt.YLabel("true class");
+        plt.SavePng(Path.Combine(dir, "confusion.png"), 800, 700);
+        return "confusion.png";
+    }
+
+    public static IReadOnlyList<EvaluationSummary> ReadEvaluations(string dir)
+    {
+        if (!Directory.Exists(dir)) return [];
+        var list = new List<EvaluationSummary>();
+        foreach (var file in Directory.GetFiles(dir, "*.json").Order())
+        {
+            var node = JsonNode.Parse(File.ReadAllText(file)) as JsonObject;
+            if (node is null) continue;
+            var top1 = new Dictionary<string, double>();
+            if (node["top1"] is JsonObject perK)
+                foreach (var (k, v) in perK) top1[k] = v!.GetValue<double>();
+            else if (node["top1"] is JsonValue single)
+                top1["probe"] = single.GetValue<double>();
+            long[][]? confusion = node["confusion_matrix"]?.Deserialize<long[][]>();
+            var classes = node["per_class"] is JsonObject pc ? pc.Select(kv => kv.Key).ToList() : [];
+            list.Add(new EvaluationSummary(Path.GetFileName(file), node["model"]?.GetValue<string>() ?? "?", top1, confusion, classes));
+        }
+        return list;
+    }
+
+    static string Html(string runDir, List<StepMetrics> metrics, IReadOnlyList<EvaluationSummary> evals, List<(string Title, string Path)> images)
+    {
+        var sb = new StringBuilder();
+        string name = Path.GetFileName(Path.GetFullPath(runDir));
+        sb.Append($$"""
+            <!doctype html><html><head><meta charset="utf-8"><title>DinoSharp run {{E(name)}}</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; padding: 0 1em; color: #222; }
+            table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
+            th { background: #f3f3f3; } img { max-width: 100%; height: auto; border: 1px solid #eee; } code { font-size: 90%; }
+            .cfg { column-count: 2; font-size: 85%; } .cfg td { word-break: break-all; }
+            </style></head><body>
+            <h1>DinoSharp run <code>{{E(name)}}</code></h1>
+            """);
+        var last = metrics.LastOrDefault(m => m.TotalLoss != 0);
+        var lastKnn = metrics.LastOrDefault(m => m.KnnTop1 is not null);
+        sb.Append("<p>");
+        if (last is not null)
+            sb.Append(CultureInfo.InvariantCulture, $"{last.Step} steps in {last.ElapsedSeconds / 60:F1} minutes; final loss {last.TotalLoss:F4}, teacher entropy {last.TeacherEntropy:F3} nats. ");
+        if (lastKnn is not null)
+            sb.Append(CultureInfo.InvariantCulture, $"Last online kNN@20 (subset): {lastKnn.KnnTop1:P1}.");
+        sb.Append("</p>");
+        if (evals.Count > 0)
+        {
+            sb.Append("<h2>Evaluation on the full test split</h2><table><tr><th>file</th><th>model</th>");
+            var keys = evals.SelectMany(e => e.Top1.Keys).Distinct().OrderBy(k => k == "probe" ? 1000 : int.Parse(k, CultureInfo.InvariantCulture)).ToList();
+            foreach (var k in keys) sb.Append($"<th>{(k == "probe" ? "linear probe" : "kNN k=" + k)}</th>");
+            sb.Append("</tr>");
+            foreach (var e in evals)
+            {
+                sb.Append($"<tr><td>{E(e.File)}</td><td>{E(e.Model)}</td>");
+                foreach (var k in keys) sb.Append(e.Top1.TryGetValue(k, out var v) ? string.Create(CultureInfo.InvariantCulture, $"<td>{v:P2}</td>") : "<td></td>");
+                sb.Append("</tr>");
+            }
+            sb.Append("</table>");
+        }
+        foreach (var (title, path) in images)
+        {
+            sb.Append($"<h2>{E(title)}</h2><img alt=\"{E(title)}\" src=\"data:image/png;base64,");
+            sb.Append(Convert.ToBase64String(File.ReadAllBytes(path)));
+            sb.Append("\">");
+        }
+        var configPath = Path.Combine(runDir, "config.json");
+        if (File.Exists(configPath))
+        {
+            sb.Append("<h2>Configuration</h2><table class=\"cfg\"><tr><th>key</th><th>value</th></tr>");
+            foreach (var (key, value) in Flatten(JsonNode.Parse(File.ReadAllText(configPath))!, ""))
+                sb.Append($"<tr><td>{E(key)}</td><td>{E(value)}</td></tr>");
+            sb.Append("</table>");
+        }
+        sb.Append("</body></html>");
+        return sb.ToString();
+    }
+
+    static IEnumerable<(string, string)> Flatten(JsonNode node, string prefix)
+    {
+        if (node is JsonObject obj)
+        {
+            foreach (var (k, v) in obj)
+                foreach (var x in v is null ? [(prefix + k, "null")] : Flatten(v, prefix + k + "."))
+                    yield return x;
+        }
+        else yield return (prefix.TrimEnd('.'), node.ToJsonString());
+    }
+
+    static string E(string s) => WebUtility.HtmlEncode(s);
+}
