@@ -1,3 +1,4 @@
+using DinoSharp.Layers;
 using DinoSharp.Heads;
 using DinoSharp.Interop;
 using DinoSharp.Tests.Fixtures;
