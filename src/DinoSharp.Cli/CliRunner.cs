@@ -11,8 +11,9 @@ public static class CliRunner
 {
     public const int Ok = 0, UserError = 1, InternalError = 2;
 
-    public static int Run(Func<int> body, string[] args)
+    public static int Run(Func<int> body, string[] args, TextWriter? errors = null)
     {
+        errors ??= Console.Error;
         bool verbose = args.Contains("--verbose");
         try
         {
@@ -21,14 +22,14 @@ public static class CliRunner
         catch (Exception e) when (IsUserError(e))
         {
             var inner = e is CommandAppException or CommandParseException or CommandRuntimeException ? e : e;
-            Console.Error.WriteLine("dino: " + OneLine(inner.Message));
-            if (verbose) Console.Error.WriteLine(e);
+            errors.WriteLine("dino: " + OneLine(inner.Message));
+            if (verbose) errors.WriteLine(e);
             return UserError;
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine("dino: internal error: " + OneLine(e.Message) + (verbose ? "" : " (run with --verbose for details)"));
-            if (verbose) Console.Error.WriteLine(e);
+            errors.WriteLine("dino: internal error: " + OneLine(e.Message) + (verbose ? "" : " (run with --verbose for details)"));
+            if (verbose) errors.WriteLine(e);
             return InternalError;
         }
     }

@@ -33,6 +33,7 @@ public sealed class EmbedCommand : Command<EmbedCommand.Settings>
         var dataset = DatasetSpec.Open(s.Data);
         using var embedder = s.OpenModel(dataset.Load(0).Width);
         using var store = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : EmbeddingStore.Create(s.Out, embedder.Identity, 0);
+        store.Source ??= ModelSettings.SourceOf(s.Model);
         var result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, s.Limit);
         bool labelled = result.Labels.All(l => l >= 0);
         store.Append(result.Embeddings, result.Paths, labelled ? result.Labels.Select(l => (int)l).ToArray() : null, result.Sizes.ToArray());

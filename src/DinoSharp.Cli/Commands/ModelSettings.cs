@@ -22,7 +22,7 @@ public class ModelSettings : CommonSettings
 
     [CommandOption("--features <KIND>")]
     [Description("cls (default), avgpatch, cls+avgpatch or last4+avgpatch.")]
-    public string Features { get; init; } = "cls";
+    public string? Features { get; init; }
 
     [CommandOption("--image-size <N>")]
     [Description("Model input size (default: the model's own).")]
@@ -32,14 +32,20 @@ public class ModelSettings : CommonSettings
     [Description("Images per forward pass (default 256).")]
     public int BatchSize { get; init; } = 256;
 
-    public IImageEmbedder OpenModel(int rawSize = 28)
+    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given.</summary>
+    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null)
     {
-        if (string.IsNullOrWhiteSpace(Model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
+        model ??= Model;
+        if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
-        return ModelResolver.Open(Model, BackboneEmbedder.ParseKind(Features), Arch, ImageSize, ParseLayout(Layout),
+        return ModelResolver.Open(model, BackboneEmbedder.ParseKind(Features ?? defaultFeatures), Arch, ImageSize, ParseLayout(Layout),
             TorchSharp.torch.device(Device), rawSize);
     }
+
+    /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>
+    public static string SourceOf(string model) =>
+        File.Exists(model) || Directory.Exists(model) ? Path.GetFullPath(model) : model;
 
     public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch
     {

@@ -34,5 +34,6 @@ public sealed class FashionMnist : IImageDataset
     public IReadOnlyList<string>? ClassNames => Classes;
     public RgbImage Load(int index) => _idx.Load(index);
     public int? Label(int index) => _idx.Label(index);
-    public string Describe(int index) => _idx.Describe(index);
+    /// <summary>"fashion-mnist:train#123": loadable again with <see cref="DescribedImageLoader"/>.</summary>
+    public string Describe(int index) => $"{Name}#{index}";
 }

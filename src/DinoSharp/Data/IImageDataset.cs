@@ -20,6 +20,9 @@ public interface IImageDataset
     /// <summary>Class names indexed by label, or null when unknown or unlabelled.</summary>
     IReadOnlyList<string>? ClassNames { get; }
 
-    /// <summary>Where image <paramref name="index"/> comes from: a file path, or "idx:#123" for images inside a file.</summary>
+    /// <summary>
+    /// Where image <paramref name="index"/> comes from: a file path, "fashion-mnist:test#123" for images inside a named
+    /// dataset (loadable again with <see cref="DescribedImageLoader"/>), or "idx:#123" for images inside an unnamed IDX file.
+    /// </summary>
     string Describe(int index);
 }

@@ -49,6 +49,12 @@ public sealed class EmbeddingStore : IDisposable
     public long Count => rows.Count;
     public IReadOnlyList<EmbeddingRow> Rows => rows;
 
+    /// <summary>
+    /// How the model was named when the store was made (e.g. the full path of a run folder), or null; saved with the
+    /// store so a query can be embedded with the same model later. Informational: <see cref="Identity"/> decides.
+    /// </summary>
+    public string? Source { get; set; }
+
     /// <summary>Class names indexed by label; editable, saved with the store.</summary>
     public List<string> ClassNames { get; }
 
@@ -151,7 +157,7 @@ public sealed class EmbeddingStore : IDisposable
             }
             tensors.Remove("embeddings");
             return new EmbeddingStore(basePath, sidecar.Identity, sidecar.Dimension, sidecar.CreatedUtc, emb,
-                [.. sidecar.Items], [.. sidecar.ClassNames ?? []]);
+                [.. sidecar.Items], [.. sidecar.ClassNames ?? []]) { Source = sidecar.Source };
         }
         finally
         {
@@ -237,7 +243,7 @@ public sealed class EmbeddingStore : IDisposable
         {
             labelTensor?.Dispose();
         }
-        var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray());
+        var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray(), Source);
         File.WriteAllBytes(jsTmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, Json));
         File.Move(stTmp, st, overwrite: true);
         File.Move(jsTmp, js, overwrite: true);

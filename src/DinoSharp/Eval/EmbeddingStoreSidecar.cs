@@ -9,6 +9,8 @@ namespace DinoSharp.Eval;
 /// <param name="SafetensorsSha256">Hex SHA-256 of the safetensors file saved together with this sidecar.</param>
 /// <param name="ClassNames">Class names indexed by label (may be empty).</param>
 /// <param name="Items">One entry per row, in row order.</param>
+/// <param name="Source">Optional: how the model was named when the store was made (e.g. a run folder), so tools can
+/// re-open it to embed queries; the <paramref name="Identity"/> stays the authority on whether a model matches.</param>
 public sealed record EmbeddingStoreSidecar(
     int FormatVersion,
     ModelIdentity Identity,
@@ -17,4 +19,5 @@ public sealed record EmbeddingStoreSidecar(
     int Dimension,
     string SafetensorsSha256,
     IReadOnlyList<string> ClassNames,
-    IReadOnlyList<EmbeddingRow> Items);
+    IReadOnlyList<EmbeddingRow> Items,
+    string? Source = null);

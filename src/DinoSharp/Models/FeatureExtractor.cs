@@ -91,6 +91,23 @@ public sealed class FeatureExtractor : IDisposable
             (int)(x.shape[2] / Backbone.PatchSize), (int)(x.shape[3] / Backbone.PatchSize));
     }
 
+    /// <summary>
+    /// The last block's attention from the class token to every patch, per head: [B, heads, h, w] float32 (register
+    /// tokens dropped; each head's row sums to 1 over cls, registers and patches before they are dropped), as in the
+    /// DINO papers' attention figures.
+    /// </summary>
+    public Tensor ClsAttentionMaps(Tensor x)
+    {
+        using var _ = torch.inference_mode();
+        using var scope = torch.NewDisposeScope();
+        var weights = Backbone.LastBlockAttention(x);                                     // [B, heads, T, T]
+        int first = 1 + Backbone.NumRegisterTokens;
+        long b = x.shape[0], heads = weights.shape[1];
+        long h = x.shape[2] / Backbone.PatchSize, w = x.shape[3] / Backbone.PatchSize;
+        var clsToPatches = weights.select(2, 0).narrow(2, first, h * w);                 // [B, heads, h·w]
+        return clsToPatches.reshape(b, heads, h, w).to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+    }
+
     /// <summary>One L2-normalised embedding per image [B, E] of the requested kind.</summary>
     public Tensor Embed(Tensor x, FeatureKind kind = FeatureKind.Cls)
     {

@@ -37,12 +37,15 @@ public static class ModelResolver
         if (File.Exists(what)) backbone = SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
         else if (DefaultConfigs.Names.Contains(what)) backbone = SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
         else backbone = VisionTransformerVariants.Get(what);
-        int size = imageSize ?? backbone.ImgSize;
+        int size = imageSize ?? DefaultInputSize(backbone);
         torch.manual_seed(0);
         var vit = new DinoVisionTransformer(backbone);
         var extractor = new FeatureExtractor(vit, PreprocessingFor(size), device, ownsBackbone: true);
         return new BackboneEmbedder(extractor, kind, $"random:{what}", "untrained-seed0");
     }
+
+    /// <summary>Input size when none is given: 224 for Meta's patch-14 backbones (learned at 518, evaluated at 224), else the learned size.</summary>
+    public static int DefaultInputSize(VisionTransformerConfig backbone) => backbone.PatchSize == 14 ? 224 : backbone.ImgSize;
 
     /// <summary>Preprocessing for a square input: stretch tiny images, resize-and-centre-crop larger ones (ratio 256/224).</summary>
     public static Preprocessing PreprocessingFor(int size) =>
@@ -93,7 +96,7 @@ public static class ModelResolver
     static ModelCard CardFor(string arch, int? imageSize)
     {
         var backbone = VisionTransformerVariants.Get(arch);
-        int size = imageSize ?? (backbone.PatchSize == 14 ? 224 : backbone.ImgSize);
+        int size = imageSize ?? DefaultInputSize(backbone);
         return new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(size) };
     }
 

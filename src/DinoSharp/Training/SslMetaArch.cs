@@ -86,9 +86,10 @@ public sealed class SslMetaArch : nn.Module
 
     /// <summary>
     /// Forward of teacher and student on one batch and backward of the total loss (gradients land on the student).
-    /// Returns the loss terms as numbers.
+    /// Returns the loss terms as numbers. A <paramref name="timer"/>, when given, is charged the teacher, student-forward
+    /// (with the losses) and backward phases.
     /// </summary>
-    public StepTerms ForwardBackward(MultiCropBatch batch, double teacherTemp)
+    public StepTerms ForwardBackward(MultiCropBatch batch, double teacherTemp, StepTimer? timer = null)
     {
         using var scope = torch.NewDisposeScope();
         int b = batch.BatchSize;
@@ -101,6 +102,7 @@ public sealed class SslMetaArch : nn.Module
             var t = teacher.Backbone.ForwardFeatures(batch.GlobalCrops);
             (teacherCls, teacherPatches) = HeadsOnClsAndMaskedPatches(teacher, t.ClsToken, t.PatchTokens, batch, anyMask);
         }
+        timer?.Lap(StepPhase.Teacher);
 
         // Student: masked global crops, and local crops in a second forward (all crops of one size in one batch).
         var sg = student.Backbone.ForwardFeatures(batch.GlobalCrops, anyMask ? batch.Masks : null);
@@ -126,7 +128,9 @@ public sealed class SslMetaArch : nn.Module
         }, teacherTemp);
         // The targets of this step used the old centers; the reference updates them afterwards.
         objective.UpdateCenters(teacherCls, anyMask ? teacherPatches : null, anyMask ? batch.NumMaskedPatches : null);
+        timer?.Lap(StepPhase.StudentForward);
         terms.Total.backward();
+        timer?.Lap(StepPhase.Backward);
 
         var values = torch.stack([terms.Total.detach(), terms.DinoLocal, terms.DinoGlobal, terms.Koleo, terms.Ibot, terms.TeacherEntropy, terms.CenterNorm])
             .to(ScalarType.Float64).cpu().data<double>().ToArray();

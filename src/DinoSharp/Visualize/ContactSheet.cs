@@ -34,7 +34,7 @@ public static class ContactSheet
 
         DrawCell(canvas, query, pad, pad, tile);
         canvas.DrawRect(pad - 1.5f, pad - 1.5f, tile + 3, tile + 3, frame);
-        DrawCaption(canvas, "query", pad, pad + tile + pad / 2, tile, font, text);
+        DrawCaption(canvas, options.QueryCaption, pad, pad + tile + pad / 2, tile, font, text);
         for (int i = 0; i < neighbours.Count; i++)
         {
             var n = neighbours[i] ?? throw new ArgumentException($"neighbours[{i}] is null.", nameof(neighbours));

@@ -9,6 +9,9 @@ public sealed record ContactSheetOptions
     /// <summary>Gap between cells and around the sheet, in pixels.</summary>
     public int Padding { get; init; } = 8;
 
+    /// <summary>Caption under the left (query) image.</summary>
+    public string QueryCaption { get; init; } = "query";
+
     /// <summary>Caption text size in pixels.</summary>
     public float FontSize { get; init; } = 16;
 }

@@ -1,0 +1,67 @@
+using DinoSharp.Cli.Commands;
+using Spectre.Console.Cli;
+
+namespace DinoSharp.Cli;
+
+/// <summary>The `dino` command line: every verb with its description and examples.</summary>
+public static class DinoApp
+{
+    /// <summary>Runs `dino` with <paramref name="args"/>; errors go to <paramref name="errors"/> (default stderr). Returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter? errors = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        // Spectre.Console.Cli needs long options of two or more letters; `--k` is the documented spelling of `--ks`.
+        var normalized = args.Select(a => a == "--k" ? "--ks" : a.StartsWith("--k=", StringComparison.Ordinal) ? "--ks=" + a[4..] : a).ToArray();
+        var app = Create();
+        return CliRunner.Run(() => app.Run(normalized), normalized, errors);
+    }
+
+    static CommandApp Create()
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("dino");
+            config.PropagateExceptions();
+            config.AddCommand<TrainCommand>("train")
+                .WithDescription("Self-supervised DINOv2 training on unlabelled images.")
+                .WithExample("train", "--minutes", "10")
+                .WithExample("train", "--config", "configs/vits14_imagenet.json", "--data", "folder:/data/photos", "--out", "runs/photos", "--steps", "20000")
+                .WithExample("train", "--out", "runs/fmnist", "--resume");
+            config.AddCommand<EmbedCommand>("embed")
+                .WithDescription("Embed a dataset into an embedding store (safetensors + JSON).")
+                .WithExample("embed", "--model", "runs/fmnist", "--data", "fashion-mnist:test", "--out", "stores/fmnist-test");
+            config.AddCommand<KnnCommand>("knn")
+                .WithDescription("Weighted kNN classification (DINOv2 protocol) between a train and a test set.")
+                .WithExample("knn", "--model", "runs/fmnist", "--train", "fashion-mnist:train", "--test", "fashion-mnist:test")
+                .WithExample("knn", "--model", "raw", "--train", "fashion-mnist:train", "--test", "fashion-mnist:test", "--json", "raw.json");
+            config.AddCommand<LinearCommand>("linear")
+                .WithDescription("Linear probe on frozen features (grid of learning rates, best on a validation split).")
+                .WithExample("linear", "--model", "runs/fmnist", "--train", "fashion-mnist:train", "--test", "fashion-mnist:test");
+            config.AddCommand<SearchCommand>("search")
+                .WithDescription("Nearest neighbours of a query image (or of every image of a dataset) in an embedding store: table, JSON and contact sheet.")
+                .WithExample("search", "--store", "stores/fmnist-test", "--query", "shoe.png", "--top", "8", "--sheet", "shoe-neighbours.png")
+                .WithExample("search", "--store", "stores/photos", "--model", "runs/photos", "--query", "folder:queries", "--json", "hits.json");
+            config.AddCommand<ClusterCommand>("cluster")
+                .WithDescription("k-means (cosine, k-means++ restarts) on an embedding store: purity and NMI against labels, images nearest each centroid.")
+                .WithExample("cluster", "--store", "stores/fmnist-test", "--k", "10")
+                .WithExample("cluster", "--store", "stores/photos", "--k", "5", "--restarts", "20", "--json", "clusters.json", "--sheet-dir", "clusters");
+            config.AddCommand<VisualizeCommand>("visualize")
+                .WithDescription("Patch-feature PCA pictures (fitted jointly over all images) and the last block's cls-to-patch attention per head, as PNGs.")
+                .WithExample("visualize", "--model", "runs/photos", "--images", "photos/", "--out", "pictures")
+                .WithExample("visualize", "--model", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--images", "cat.jpg", "--images", "dog.jpg", "--image-size", "448", "--foreground", "0.35");
+            config.AddCommand<BenchCommand>("bench")
+                .WithDescription("Speed and memory against this machine's matrix-multiply limit: inference, a training step by phase, the data pipeline, end to end.")
+                .WithExample("bench")
+                .WithExample("bench", "--threads", "2", "--json", "bench.json")
+                .WithExample("bench", "--long");
+            config.AddCommand<ConvertCommand>("convert")
+                .WithDescription("Convert backbone weights between Meta (.pth / .safetensors) and Hugging Face layouts.")
+                .WithExample("convert", "--in", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--to", "hf", "--out", "hf/dinov2-small");
+            config.AddCommand<ReportCommand>("report")
+                .WithDescription("Write a run's HTML report (plots of losses, schedules, kNN over time, collapse signals, confusion matrix, config).")
+                .WithExample("report", "runs/fmnist");
+        });
+        return app;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using DinoSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Benchmarking;
+
+/// <summary>Backbone inference speed at one input size and batch, with its analytic FLOPs.</summary>
+/// <param name="Name">What was measured, e.g. "ViT-S/14 224 px".</param>
+/// <param name="ImageSize">Square input side in pixels.</param>
+/// <param name="BatchSize">Images per forward.</param>
+/// <param name="ImagesPerSecond">Measured throughput.</param>
+/// <param name="FlopsPerImage">Forward FLOPs per image (<see cref="VisionTransformerFlops"/>).</param>
+public sealed record InferenceMeasurement(string Name, int ImageSize, int BatchSize, double ImagesPerSecond, ViTFlops FlopsPerImage)
+{
+    public double GflopsPerSecond => ImagesPerSecond * FlopsPerImage.Total / 1e9;
+}
+
+/// <summary>Times <see cref="DinoVisionTransformer.ForwardFeatures"/> in inference mode on random input.</summary>
+public static class InferenceThroughput
+{
+    /// <summary>One warm-up forward, then forwards until <paramref name="minSeconds"/> and at least <paramref name="minBatches"/> batches.</summary>
+    public static InferenceMeasurement Measure(string name, DinoVisionTransformer backbone, int imageSize, int batchSize,
+        double minSeconds = 2.0, int minBatches = 2)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        backbone.eval();
+        using var _ = torch.inference_mode();
+        using var x = torch.randn(batchSize, backbone.Config.InChans, imageSize, imageSize);
+        using (var warm = backbone.ForwardFeatures(x)) { }
+        int batches = 0;
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            using var scope = torch.NewDisposeScope();
+            using var o = backbone.ForwardFeatures(x);
+            batches++;
+        } while (clock.Elapsed.TotalSeconds < minSeconds || batches < minBatches);
+        double ips = batches * batchSize / clock.Elapsed.TotalSeconds;
+        return new InferenceMeasurement(name, imageSize, batchSize, ips, VisionTransformerFlops.PerImage(backbone.Config, imageSize));
+    }
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Benchmarking;
+
+/// <summary>One measured matrix product [M, K] × [K, N] and its sustained rate.</summary>
+public sealed record MatmulMeasurement(long M, long K, long N, double GflopsPerSecond)
+{
+    public override string ToString() => $"{M}×{K}×{N}";
+}
+
+/// <summary>
+/// The machine's own limit for this workload: sustained float32 matrix-multiply rate of libtorch (2·M·K·N FLOPs per
+/// product) at the shapes a ViT forward multiplies, on the current libtorch thread setting.
+/// </summary>
+public static class MatmulRate
+{
+    /// <summary>
+    /// The products of a ViT block with <paramref name="tokens"/> rows (batch × tokens) and width
+    /// <paramref name="dim"/>: qkv (D→3D), MLP fc1 (D→4D) and fc2 (4D→D).
+    /// </summary>
+    public static IReadOnlyList<(long M, long K, long N)> ViTShapes(long tokens, long dim) =>
+        [(tokens, dim, 3 * dim), (tokens, dim, 4 * dim), (tokens, 4 * dim, dim)];
+
+    /// <summary>Times each shape for about <paramref name="secondsPerShape"/> after one warm-up product.</summary>
+    public static IReadOnlyList<MatmulMeasurement> Measure(IEnumerable<(long M, long K, long N)> shapes, double secondsPerShape = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        var results = new List<MatmulMeasurement>();
+        using var _ = torch.inference_mode();
+        foreach (var (m, k, n) in shapes)
+        {
+            using var a = torch.randn(m, k);
+            using var b = torch.randn(k, n);
+            using (var warm = a.matmul(b)) { }
+            int reps = 0;
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                using var c = a.matmul(b);
+                reps++;
+            } while (clock.Elapsed.TotalSeconds < secondsPerShape);
+            results.Add(new MatmulMeasurement(m, k, n, 2.0 * m * k * n * reps / clock.Elapsed.TotalSeconds / 1e9));
+        }
+        return results;
+    }
+}

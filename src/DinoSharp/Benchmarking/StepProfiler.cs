@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using DinoSharp.Data;
+using DinoSharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Benchmarking;
+
+/// <summary>
+/// Runs training steps exactly as <see cref="DinoTrainer"/> does (zero_grad, teacher and student forward with losses,
+/// backward, per-module gradient clipping, AdamW over the trainer's parameter groups, EMA), with constant schedule
+/// values, and times each <see cref="StepPhase"/>. Model-only steps reuse one batch from memory; end-to-end steps take
+/// fresh batches from the real multi-threaded loader, so the difference is what data loading costs the step.
+/// </summary>
+public sealed class StepProfiler : IDisposable
+{
+    readonly SslMetaArch arch;
+    readonly AdamW optimizer;
+    readonly MultiCropDataLoader loader;
+    readonly double teacherTemp, momentum;
+
+    /// <param name="config">The training config (its dataset is opened for the loader).</param>
+    /// <param name="workers">Loader threads; null = the trainer's default (train.num_workers, or half the cores).</param>
+    public StepProfiler(DinoTrainingConfig config, int? workers = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config;
+        torch.manual_seed(config.Train.Seed);
+        arch = new SslMetaArch(config);
+        var groups = ParameterGroups.Build(arch.Student.named_parameters().Where(p => p.parameter.requires_grad),
+            arch.BackboneConfig.Depth, config.Optim.LayerwiseDecay, config.Optim.PatchEmbedLrMult);
+        optimizer = torch.optim.AdamW(
+            groups.Select(g => new AdamW.ParamGroup(g.Parameters, new AdamW.Options { LearningRate = 1e-4 * g.LrMultiplier, weight_decay = 0.04 * g.WdMultiplier })),
+            lr: 1e-4, beta1: config.Optim.AdamwBeta1, beta2: config.Optim.AdamwBeta2);
+        var dataset = DatasetSpec.Open(config.Train.Dataset);
+        Workers = workers ?? (config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2));
+        loader = new MultiCropDataLoader(dataset, new MultiCropAugmentation(config.Crops),
+            MultiCropCollator.ForCrops(config.Crops, arch.BackboneConfig.PatchSize, config.Ibot.MaskSampleProbability,
+                config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]),
+            config.Train.BatchSize, (ulong)config.Train.Seed, Workers);
+        teacherTemp = config.Teacher.TeacherTemp;
+        momentum = config.Teacher.MomentumTeacher;
+    }
+
+    public DinoTrainingConfig Config { get; }
+    public SslMetaArch Arch => arch;
+    public MultiCropDataLoader Loader => loader;
+    public int Workers { get; }
+
+    /// <summary>Steps on one batch built up front (no data loading in the loop).</summary>
+    public StepProfile ModelOnly(int warmup, int steps)
+    {
+        using var batch = loader.BuildBatch(0);
+        return Profile(warmup, steps, _ => batch, ownsBatches: false);
+    }
+
+    /// <summary>Steps on fresh batches from the loader's worker threads.</summary>
+    public StepProfile EndToEnd(int warmup, int steps)
+    {
+        using var batches = loader.Batches().GetEnumerator();
+        return Profile(warmup, steps, _ =>
+        {
+            batches.MoveNext();
+            return batches.Current;
+        }, ownsBatches: true);
+    }
+
+    /// <summary>Runs <paramref name="steps"/> end-to-end steps and reports resident memory after each step listed in <paramref name="sampleAfter"/>.</summary>
+    public IReadOnlyList<(int Step, long Rss, long PeakRss)> MemoryOverRun(int steps, IReadOnlyCollection<int> sampleAfter, Action<int>? progress = null)
+    {
+        var samples = new List<(int, long, long)>();
+        var timer = new StepTimer();
+        using var batches = loader.Batches().GetEnumerator();
+        for (int step = 1; step <= steps; step++)
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                batches.MoveNext();
+                using var batch = batches.Current;
+                Step(batch, timer);
+            }
+            progress?.Invoke(step);
+            if (sampleAfter.Contains(step))
+            {
+                var (rss, peak) = ResidentMemory.Read();
+                samples.Add((step, rss, peak));
+            }
+        }
+        return samples;
+    }
+
+    StepProfile Profile(int warmup, int steps, Func<int, MultiCropBatch> next, bool ownsBatches)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        var timer = new StepTimer();
+        double flops = 0;
+        Stopwatch? wall = null;
+        for (int i = 0; i < warmup + steps; i++)
+        {
+            if (i == warmup)
+            {
+                timer.Reset();
+                wall = Stopwatch.StartNew();
+            }
+            using var scope = torch.NewDisposeScope();
+            timer.StartStep();
+            var batch = next(i);
+            timer.Lap(StepPhase.DataWait);
+            try
+            {
+                Step(batch, timer, startTimer: false);
+                if (i >= warmup) flops += TrainingStepFlops.PerStep(Config, arch.BackboneConfig, batch);
+            }
+            finally
+            {
+                if (ownsBatches) batch.Dispose();
+            }
+        }
+        double perStep = wall!.Elapsed.TotalSeconds / steps;
+        return new StepProfile(steps, Config.Train.BatchSize, timer.MeanSeconds(StepPhase.DataWait), timer.MeanSeconds(StepPhase.Teacher),
+            timer.MeanSeconds(StepPhase.StudentForward), timer.MeanSeconds(StepPhase.Backward), timer.MeanSeconds(StepPhase.Optimizer),
+            timer.MeanSeconds(StepPhase.Ema), perStep, flops / steps);
+    }
+
+    void Step(MultiCropBatch batch, StepTimer timer, bool startTimer = true)
+    {
+        if (startTimer) timer.StartStep();
+        optimizer.zero_grad();
+        timer.Lap(StepPhase.Optimizer);
+        arch.ForwardBackward(batch, teacherTemp, timer);
+        foreach (var module in arch.Student.ClippingGroups())
+            GradientClipping.ClipGradNorm(module.parameters(), Config.Optim.ClipGrad);
+        optimizer.step();
+        timer.Lap(StepPhase.Optimizer);
+        ExponentialMovingAverage.Update(arch.Teacher.parameters(), arch.Student.parameters(), momentum);
+        timer.Lap(StepPhase.Ema);
+        timer.EndStep();
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        arch.Dispose();
+    }
+}
