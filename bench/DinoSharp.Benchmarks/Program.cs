@@ -14,6 +14,6 @@ switch (mode)
         DataBenchmark.Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder]");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose …");
         return 2;
 }

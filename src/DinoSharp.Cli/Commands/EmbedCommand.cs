@@ -32,9 +32,16 @@ public sealed class EmbedCommand : Command<EmbedCommand.Settings>
             throw new UserErrorException("--data and --out are required, e.g. dino embed --model runs/fmnist --data fashion-mnist:test --out stores/test.");
         var dataset = DatasetSpec.Open(s.Data);
         using var embedder = s.OpenModel(dataset.Load(0).Width);
-        using var store = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : EmbeddingStore.Create(s.Out, embedder.Identity, 0);
+        // An existing store is checked (identity, or refusal to overwrite) before the work; a new one is created after
+        // it, when the embedding width is known.
+        EmbeddingStore? existing = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : null;
+        if (!s.Append && (File.Exists(s.Out + EmbeddingStore.SafetensorsExtension) || File.Exists(s.Out + EmbeddingStore.SidecarExtension)))
+            throw new UserErrorException($"{s.Out}: an embedding store already exists; add to it with --append or choose another --out.");
+        DatasetEmbedding.Result result;
+        try { result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, s.Limit); }
+        catch { existing?.Dispose(); throw; }
+        using var store = existing ?? EmbeddingStore.Create(s.Out, embedder.Identity, (int)result.Embeddings.shape[1]);
         store.Source ??= ModelSettings.SourceOf(s.Model);
-        var result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, s.Limit);
         bool labelled = result.Labels.All(l => l >= 0);
         store.Append(result.Embeddings, result.Paths, labelled ? result.Labels.Select(l => (int)l).ToArray() : null, result.Sizes.ToArray());
         if (labelled && dataset.ClassNames is { } names && store.ClassNames.Count == 0) store.ClassNames.AddRange(names);

@@ -23,7 +23,7 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         public string Store { get; init; } = "";
 
         [CommandOption("--query <IMAGE|DATASET>")]
-        [Description("An image file, or a dataset string / folder: every image of it is a query.")]
+        [Description("An image file, one image of a dataset (fashion-mnist:test#12, as stores list them), or a dataset string / folder: every image of it is a query.")]
         public string Query { get; init; } = "";
 
         [CommandOption("--top <K>")]
@@ -65,9 +65,9 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         // Queries: one image file, or every image of a dataset.
         Tensor queries;
         List<Query> queryList;
-        if (File.Exists(s.Query))
+        if (File.Exists(s.Query) || IsDatasetImage(s.Query))
         {
-            var image = ImageDecoder.Decode(s.Query);
+            var image = new DescribedImageLoader().Load(s.Query);
             queries = embedder.Embed([image]);
             queryList = [new Query(s.Query, image)];
         }
@@ -158,6 +158,9 @@ public sealed class SearchCommand : Command<SearchCommand.Settings>
         foreach (var path in written) Console.WriteLine($"Wrote {path}");
         return CliRunner.Ok;
     }
+
+    static bool IsDatasetImage(string query) =>
+        query.LastIndexOf('#') is int hash and > 0 && hash < query.Length - 1 && query[(hash + 1)..].All(char.IsAsciiDigit);
 
     static readonly RgbImage Placeholder = new(8, 8, Enumerable.Repeat((byte)160, 8 * 8 * 3).ToArray());
 
