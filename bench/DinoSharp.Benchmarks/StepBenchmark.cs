@@ -18,7 +18,8 @@ public static class StepBenchmark
         var limit = MatmulRate.Measure([(8192, 512, 512)]).Single();
         Console.WriteLine($"config {name}, batch {config.Train.BatchSize}, threads {TorchSharp.torch.get_num_threads()}, loader threads {profiler.Workers}");
         Console.WriteLine($"matmul 8192×512×512: {limit.GflopsPerSecond:F1} GFLOP/s");
-        foreach (var (title, p) in new[] { ("model only", profiler.ModelOnly(1, 3)), ("end to end", profiler.EndToEnd(1, 3)) })
+        var (modelOnly, endToEnd) = profiler.Interleaved(1, 3);
+        foreach (var (title, p) in new[] { ("model only", modelOnly), ("end to end", endToEnd) })
         {
             Console.WriteLine($"{title}: {p.WallSecondsPerStep * 1e3:F0} ms/step, {p.ImagesPerSecond:F1} images/s, {p.GflopsPerSecond:F1} GFLOP/s ({p.GflopsPerSecond / limit.GflopsPerSecond:P0} of matmul)");
             Console.WriteLine($"  data wait {p.DataWait * 1e3,8:F1} ms");

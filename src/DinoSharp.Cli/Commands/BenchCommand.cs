@@ -22,6 +22,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [Description("Also run 1,000 training steps through the loader and compare resident memory at step 100 and step 1,000.")]
         public bool Long { get; init; }
 
+        [CommandOption("--long-steps <N>")]
+        [Description("Steps of the --long run (default 1000; memory is sampled at a tenth and at the end).")]
+        public int LongSteps { get; init; } = 1000;
+
         [CommandOption("--workers <N>")]
         [Description("Loader threads for the training figures (default: as `dino train`, half the cores).")]
         public int? Workers { get; init; }
@@ -31,6 +35,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
+        if (s.LongSteps < 10) throw new UserErrorException($"--long-steps {s.LongSteps}: must be at least 10.");
         if (s.Workers is <= 0) throw new UserErrorException($"--workers {s.Workers}: must be at least 1.");
         s.ApplyThreads();
         var total = Stopwatch.StartNew();
@@ -69,12 +74,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / limit, "P0")} of the limit"));
 
         // 3. Training steps of the default config.
-        Log("training step, model only");
+        Log("training steps, model only and through the loader, alternated");
         using var profiler = new StepProfiler(config, s.Workers);
-        // Few steps: one takes 2–16 s on 2 shared cores, and the default bench should finish in about 3 minutes.
-        var modelOnly = profiler.ModelOnly(warmup: 1, steps: 2);
-        Log("training step, through the loader");
-        var endToEnd = profiler.EndToEnd(warmup: 1, steps: 3);
+        // Few steps: one takes seconds on 2 shared cores, and the default bench should finish in about 3 minutes.
+        var (modelOnly, endToEnd) = profiler.Interleaved(warmup: 1, steps: 2);
         Log("data pipeline alone");
         double dataRate = DataThroughput.ImagesPerSecond(profiler.Loader, batches: 6);
         int b = config.Train.BatchSize;
@@ -94,12 +97,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         IReadOnlyList<(int Step, long Rss, long PeakRss)>? longRun = null;
         if (s.Long)
         {
-            Log("long run: 1,000 steps through the loader");
-            longRun = profiler.MemoryOverRun(1000, [100, 1000], step => { if (step % 100 == 0) Log($"  step {step}"); });
-            var (at100, at1000) = (longRun[0], longRun[1]);
-            rows.Add(new Row("memory", "RSS at step 100", $"{F(at100.Rss / 1048576.0, "F0")} MiB", ""));
-            rows.Add(new Row("memory", "RSS at step 1000", $"{F(at1000.Rss / 1048576.0, "F0")} MiB",
-                $"{F((double)at1000.Rss / at100.Rss - 1, "+0.0%;-0.0%")} vs step 100"));
+            int early = Math.Max(1, s.LongSteps / 10);
+            Log($"long run: {s.LongSteps} steps through the loader");
+            longRun = profiler.MemoryOverRun(s.LongSteps, [early, s.LongSteps], step => { if (step % early == 0) Log($"  step {step}"); });
+            var (first, last) = (longRun[0], longRun[^1]);
+            rows.Add(new Row("memory", $"RSS at step {first.Step}", $"{F(first.Rss / 1048576.0, "F0")} MiB", ""));
+            rows.Add(new Row("memory", $"RSS at step {last.Step}", $"{F(last.Rss / 1048576.0, "F0")} MiB",
+                $"{F((double)last.Rss / first.Rss - 1, "+0.0%;-0.0%")} vs step {first.Step}"));
         }
         var (rss, peak) = ResidentMemory.Read();
         rows.Add(new Row("memory", "RSS now / peak", $"{F(rss / 1048576.0, "F0")} / {F(peak / 1048576.0, "F0")} MiB", s.Long ? "" : "--long compares step 100 with step 1000"));

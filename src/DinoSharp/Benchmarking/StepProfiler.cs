@@ -49,21 +49,67 @@ public sealed class StepProfiler : IDisposable
     public int Workers { get; }
 
     /// <summary>Steps on one batch built up front (no data loading in the loop).</summary>
-    public StepProfile ModelOnly(int warmup, int steps)
-    {
-        using var batch = loader.BuildBatch(0);
-        return Profile(warmup, steps, _ => batch, ownsBatches: false);
-    }
+    public StepProfile ModelOnly(int warmup, int steps) => Interleaved(warmup, steps, endToEnd: false).ModelOnly;
 
     /// <summary>Steps on fresh batches from the loader's worker threads.</summary>
-    public StepProfile EndToEnd(int warmup, int steps)
+    public StepProfile EndToEnd(int warmup, int steps) => Interleaved(warmup, steps, modelOnly: false).EndToEnd;
+
+    /// <summary>
+    /// Model-only and end-to-end steps alternated, so that on a shared machine both see the same load and their ratio
+    /// is stable. The loader's threads run (and prefetch) during the model-only steps too; at the default config they
+    /// need a few percent of one core.
+    /// </summary>
+    public (StepProfile ModelOnly, StepProfile EndToEnd) Interleaved(int warmup, int steps, bool modelOnly = true, bool endToEnd = true)
     {
-        using var batches = loader.Batches().GetEnumerator();
-        return Profile(warmup, steps, _ =>
+        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        using var fixedBatch = modelOnly ? loader.BuildBatch(0) : null;
+        using var batches = endToEnd ? loader.Batches().GetEnumerator() : null;
+        var fixedRun = new Accumulator();
+        var loaderRun = new Accumulator();
+        for (int i = 0; i < warmup + steps; i++)
         {
-            batches.MoveNext();
-            return batches.Current;
-        }, ownsBatches: true);
+            bool timed = i >= warmup;
+            if (fixedBatch is not null) TimedStep(fixedRun, () => fixedBatch, owns: false, timed);
+            if (batches is not null) TimedStep(loaderRun, () => { batches.MoveNext(); return batches.Current; }, owns: true, timed);
+        }
+        return (fixedRun.Profile(Config.Train.BatchSize), loaderRun.Profile(Config.Train.BatchSize));
+    }
+
+    void TimedStep(Accumulator run, Func<MultiCropBatch> next, bool owns, bool timed)
+    {
+        using var scope = torch.NewDisposeScope();
+        var wall = Stopwatch.StartNew();
+        if (timed) run.Timer.StartStep();
+        var batch = next();
+        var timer = timed ? run.Timer : new StepTimer();
+        timer.Lap(StepPhase.DataWait);
+        try
+        {
+            Step(batch, timer, startTimer: false);
+            if (!timed) return;
+            run.Flops += TrainingStepFlops.PerStep(Config, arch.BackboneConfig, batch);
+            run.WallSeconds += wall.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            if (owns) batch.Dispose();
+        }
+    }
+
+    sealed class Accumulator
+    {
+        public StepTimer Timer { get; } = new();
+        public double WallSeconds { get; set; }
+        public double Flops { get; set; }
+
+        public StepProfile Profile(int batchSize)
+        {
+            int n = Math.Max(Timer.Steps, 1);
+            return new StepProfile(Timer.Steps, batchSize, Timer.MeanSeconds(StepPhase.DataWait), Timer.MeanSeconds(StepPhase.Teacher),
+                Timer.MeanSeconds(StepPhase.StudentForward), Timer.MeanSeconds(StepPhase.Backward), Timer.MeanSeconds(StepPhase.Optimizer),
+                Timer.MeanSeconds(StepPhase.Ema), WallSeconds / n, Flops / n);
+        }
     }
 
     /// <summary>Runs <paramref name="steps"/> end-to-end steps and reports resident memory after each step listed in <paramref name="sampleAfter"/>.</summary>
@@ -88,40 +134,6 @@ public sealed class StepProfiler : IDisposable
             }
         }
         return samples;
-    }
-
-    StepProfile Profile(int warmup, int steps, Func<int, MultiCropBatch> next, bool ownsBatches)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
-        var timer = new StepTimer();
-        double flops = 0;
-        Stopwatch? wall = null;
-        for (int i = 0; i < warmup + steps; i++)
-        {
-            if (i == warmup)
-            {
-                timer.Reset();
-                wall = Stopwatch.StartNew();
-            }
-            using var scope = torch.NewDisposeScope();
-            timer.StartStep();
-            var batch = next(i);
-            timer.Lap(StepPhase.DataWait);
-            try
-            {
-                Step(batch, timer, startTimer: false);
-                if (i >= warmup) flops += TrainingStepFlops.PerStep(Config, arch.BackboneConfig, batch);
-            }
-            finally
-            {
-                if (ownsBatches) batch.Dispose();
-            }
-        }
-        double perStep = wall!.Elapsed.TotalSeconds / steps;
-        return new StepProfile(steps, Config.Train.BatchSize, timer.MeanSeconds(StepPhase.DataWait), timer.MeanSeconds(StepPhase.Teacher),
-            timer.MeanSeconds(StepPhase.StudentForward), timer.MeanSeconds(StepPhase.Backward), timer.MeanSeconds(StepPhase.Optimizer),
-            timer.MeanSeconds(StepPhase.Ema), perStep, flops / steps);
     }
 
     void Step(MultiCropBatch batch, StepTimer timer, bool startTimer = true)
