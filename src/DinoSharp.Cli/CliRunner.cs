@@ -56,7 +56,7 @@ public class CommonSettings : CommandSettings
     public bool Quiet { get; init; }
 
     [CommandOption("--device <DEVICE>")]
-    [System.ComponentModel.Description("cpu (default) or cuda[:n].")]
+    [System.ComponentModel.Description("cpu (default) or cuda[[:n]].")]
     public string Device { get; init; } = "cpu";
 
     [CommandOption("--threads <N>")]

@@ -10,7 +10,7 @@ public sealed class EmbedCommand : Command<EmbedCommand.Settings>
     public sealed class Settings : ModelSettings
     {
         [CommandOption("--data <DATASET>")]
-        [Description("Dataset string: fashion-mnist:test, folder:<path>, idx:<images>[,<labels>], list:<file>, or a folder path.")]
+        [Description("Dataset string: fashion-mnist:test, folder:<path>, idx:<images>[[,<labels>]], list:<file>, or a folder path.")]
         public string Data { get; init; } = "";
 
         [CommandOption("--out <STORE>")]

@@ -9,7 +9,7 @@ namespace DinoSharp.Cli.Commands;
 public class ModelSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), raw[:size], or random:<arch|config>.")]
+    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), raw[[:size]], or random:<arch|config>.")]
     public string Model { get; init; } = "";
 
     [CommandOption("--arch <NAME>")]

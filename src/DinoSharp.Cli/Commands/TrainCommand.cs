@@ -15,7 +15,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? Config { get; init; }
 
         [CommandOption("--data <DATASET>")]
-        [Description("Dataset string: fashion-mnist:train, folder:<path>, idx:<images>[,<labels>], list:<file>, or a folder path.")]
+        [Description("Dataset string: fashion-mnist:train, folder:<path>, idx:<images>[[,<labels>]], list:<file>, or a folder path.")]
         public string? Data { get; init; }
 
         [CommandOption("--out <DIR>")]

@@ -24,7 +24,7 @@ public sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         public string? Out { get; init; }
 
         [CommandOption("--foreground <T>")]
-        [Description("Keep patches whose first principal component (scaled to [0, 1]) is above T, e.g. 0.35 as in the DINOv2 demo; the rest turn black.")]
+        [Description("Keep patches whose first principal component (scaled to 0…1) is above T, e.g. 0.35 as in the DINOv2 demo; the rest turn black.")]
         public double? Foreground { get; init; }
 
         [CommandOption("--foreground-below")]

@@ -130,3 +130,16 @@ public sealed class CliCommandTests(CliStoreFixture fixture) : IClassFixture<Cli
         AssertOneLineUserError(Dino("visualize", "--model", "raw", "--images", a), "raw-pixel");
     }
 }
+
+public sealed class CliHelpTests
+{
+    [Theory]
+    [InlineData("train"), InlineData("embed"), InlineData("knn"), InlineData("linear"), InlineData("search"), InlineData("cluster")]
+    [InlineData("visualize"), InlineData("bench"), InlineData("convert"), InlineData("report")]
+    public void Help_of_every_verb_renders(string verb)
+    {
+        // Option descriptions are Spectre markup: an unescaped '[' made every --help an internal error.
+        var (code, error) = CliCommandTests.Dino(verb, "--help");
+        Assert.True(code == 0, error);
+    }
+}
