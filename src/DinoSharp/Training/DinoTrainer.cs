@@ -53,8 +53,8 @@ public sealed class DinoTrainer
     public TrainingResult Run(CancellationToken cancel = default)
     {
         string outDir = Path.GetFullPath(options.OutputDir);
-        Directory.CreateDirectory(outDir);
         ValidateBeforeWork();
+        Directory.CreateDirectory(outDir);
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
         var device = torch.device(options.Device);
 
@@ -316,6 +316,10 @@ public sealed class DinoTrainer
 
     void SaveCheckpoint(CheckpointStore store, SslMetaArch arch, AdamW optimizer, long step, double? knn, long skipped, string configSha)
     {
+        // A checkpoint is only written from finite weights, so "the last good checkpoint" of a diverged run is good.
+        using (torch.NewDisposeScope())
+            if (arch.state_dict().FirstOrDefault(kv => kv.Value.is_floating_point() && !torch.isfinite(kv.Value).all().item<bool>()).Key is { } bad)
+                throw new TrainingDivergedException($"Step {step}: {bad} is not finite; no checkpoint was written. {Cures}{LastGood(store)}");
         store.Write(step, dir =>
         {
             SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), arch.state_dict());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DinoSharp.Data;
+using DinoSharp.Models;
 
 namespace DinoSharp.Training;
 
@@ -73,15 +74,13 @@ public static class TrainingConfigValidator
         Check(t.CollapsePatience >= 0, "train.collapse_patience", t.CollapsePatience, "must be ≥ 0 (0 = never stop)");
         Check(!string.IsNullOrWhiteSpace(t.Dataset), "train.dataset", "''", "must name a dataset: " + DatasetSpec.AcceptedForms);
 
-        var backbone = SslMetaArch.ResolveBackbone(config);
-        try
-        {
-            config.Crops.Validate(backbone.PatchSize);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ConfigException(CropMessage(e));
-        }
+        // Crops first: the backbone's position grid is derived from crops.global_crops_size.
+        int patchSize;
+        try { patchSize = s.PatchSize ?? VisionTransformerVariants.Get(s.Arch).PatchSize; }
+        catch (ArgumentException e) { throw new ConfigException($"student.arch = '{s.Arch}': {e.Message}"); }
+        try { config.Crops.Validate(patchSize); }
+        catch (ArgumentException e) { throw new ConfigException(CropMessage(e)); }
+        SslMetaArch.ResolveBackbone(config);
     }
 
     static void Check(bool ok, string key, object? value, string allowed)
