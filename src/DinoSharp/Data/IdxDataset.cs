@@ -143,7 +143,7 @@ public sealed class IdxDataset : IImageDataset
     /// </summary>
     static byte[] ReadPayload(Stream stream, string path, int total)
     {
-        var data = GC.AllocateUninitializedArray<byte>(Math.Min(total, 1 << 24));
+        var data = GC.AllocateUninitializedArray<byte>(Math.Min(total, 1 << 20));
         int filled = 0;
         while (true)
         {

@@ -53,37 +53,45 @@ public static class SafetensorsFile
         long dataLen = length - dataStart;
         metadata = new Dictionary<string, string>();
         var entries = new List<(string Key, string Dtype, long[] Shape, long Begin, long End)>();
-        foreach (var (key, node) in header)
+        // Keys and strings are transcoded lazily: invalid UTF-8 in the header surfaces while walking it.
+        try
         {
-            if (key == "__metadata__")
+            foreach (var (key, node) in header)
             {
-                if (node is JsonObject meta)
-                    foreach (var (mk, mv) in meta)
-                        metadata[mk] = mv?.GetValueKind() == JsonValueKind.String ? mv.GetValue<string>() : mv?.ToJsonString() ?? "";
-                continue;
+                if (key == "__metadata__")
+                {
+                    if (node is JsonObject meta)
+                        foreach (var (mk, mv) in meta)
+                            metadata[mk] = mv?.GetValueKind() == JsonValueKind.String ? mv.GetValue<string>() : mv?.ToJsonString() ?? "";
+                    continue;
+                }
+                if (node is not JsonObject obj)
+                    throw new InvalidDataException($"{name}: tensor '{key}' has no header object.");
+                string dtype = obj["dtype"] is JsonValue dv && dv.TryGetValue<string>(out var d0) ? d0 : throw new InvalidDataException($"{name}: tensor '{key}' has no dtype.");
+                var shapeNode = obj["shape"] as JsonArray ?? throw new InvalidDataException($"{name}: tensor '{key}' has no shape.");
+                var offsets = obj["data_offsets"] as JsonArray;
+                if (offsets is null || offsets.Count != 2)
+                    throw new InvalidDataException($"{name}: tensor '{key}' has no valid data_offsets.");
+                long begin = Integer(offsets[0], name, key), end = Integer(offsets[1], name, key);
+                if (shapeNode.Count > 32) throw new InvalidDataException($"{name}: tensor '{key}' has {shapeNode.Count} dimensions.");
+                var shape = shapeNode.Select(n => Integer(n, name, key)).ToArray();
+                int elemSize = ElementSize(dtype, name, key);
+                // The byte count is computed in 128 bits: a header can declare dimensions whose product overflows a long.
+                Int128 expected = elemSize;
+                foreach (var d in shape)
+                {
+                    if (d < 0) throw new InvalidDataException($"{name}: tensor '{key}' has a negative dimension.");
+                    expected = expected * d > long.MaxValue ? long.MaxValue : expected * d;
+                }
+                if (begin < 0 || end < begin || end > dataLen || end - begin != expected)
+                    throw new InvalidDataException(
+                        $"{name}: tensor '{key}' ({dtype} {string.Join('×', shape)}) claims bytes [{begin}, {end}) but needs {expected} bytes inside a data section of {dataLen} bytes; the file is truncated or corrupt.");
+                entries.Add((key, dtype, shape, begin, end));
             }
-            if (node is not JsonObject obj)
-                throw new InvalidDataException($"{name}: tensor '{key}' has no header object.");
-            string dtype = obj["dtype"] is JsonValue dv && dv.TryGetValue<string>(out var d0) ? d0 : throw new InvalidDataException($"{name}: tensor '{key}' has no dtype.");
-            var shapeNode = obj["shape"] as JsonArray ?? throw new InvalidDataException($"{name}: tensor '{key}' has no shape.");
-            var offsets = obj["data_offsets"] as JsonArray;
-            if (offsets is null || offsets.Count != 2)
-                throw new InvalidDataException($"{name}: tensor '{key}' has no valid data_offsets.");
-            long begin = Integer(offsets[0], name, key), end = Integer(offsets[1], name, key);
-            if (shapeNode.Count > 32) throw new InvalidDataException($"{name}: tensor '{key}' has {shapeNode.Count} dimensions.");
-            var shape = shapeNode.Select(n => Integer(n, name, key)).ToArray();
-            int elemSize = ElementSize(dtype, name, key);
-            // The byte count is computed in 128 bits: a header can declare dimensions whose product overflows a long.
-            Int128 expected = elemSize;
-            foreach (var d in shape)
-            {
-                if (d < 0) throw new InvalidDataException($"{name}: tensor '{key}' has a negative dimension.");
-                expected = expected * d > long.MaxValue ? long.MaxValue : expected * d;
-            }
-            if (begin < 0 || end < begin || end > dataLen || end - begin != expected)
-                throw new InvalidDataException(
-                    $"{name}: tensor '{key}' ({dtype} {string.Join('×', shape)}) claims bytes [{begin}, {end}) but needs {expected} bytes inside a data section of {dataLen} bytes; the file is truncated or corrupt.");
-            entries.Add((key, dtype, shape, begin, end));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"{name}: not a valid safetensors file (malformed header: {e.Message}).");
         }
 
         var result = new Dictionary<string, Tensor>();

@@ -58,22 +58,31 @@ public static class WeightsOnlyUnpickler
     {
         using var stream = File.OpenRead(path);
         using var archive = new ZipArchive(stream, ZipArchiveMode.Read);
-        return Load(archive, path);
+        return Load(archive, path, stream.Length);
     }
 
-    public static object? Load(ZipArchive archive, string source)
+    /// <summary>Reads the object stored in an opened checkpoint archive of <paramref name="archiveBytes"/> bytes.</summary>
+    public static object? Load(ZipArchive archive, string source, long archiveBytes)
     {
         var pkl = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal))
             ?? throw new CheckpointException($"{source}: a zip file without data.pkl, not a PyTorch checkpoint.");
         if (pkl.Length > MaxPickleBytes)
             throw new CheckpointException($"{source}: data.pkl declares {pkl.Length:N0} bytes, more than the {MaxPickleBytes:N0} a checkpoint's structure needs.");
+        CheckDeclaredLength(pkl, source, archiveBytes);
         var bytes = new byte[pkl.Length];
         using (var s = pkl.Open()) s.ReadExactly(bytes);
         string prefix = pkl.FullName[..^"data.pkl".Length];
-        return new Machine(bytes, archive, prefix, source).Run();
+        return new Machine(bytes, archive, prefix, source, archiveBytes).Run();
     }
 
-    sealed class Machine(byte[] code, ZipArchive archive, string prefix, string source)
+    /// <summary>Deflate expands at most 1032:1, so a larger declared size is a forged header, refused before allocating it.</summary>
+    static void CheckDeclaredLength(ZipArchiveEntry entry, string source, long archiveBytes)
+    {
+        if (entry.CompressedLength > archiveBytes || entry.Length > entry.CompressedLength * 1032 + 1024)
+            throw new InvalidDataException($"{source}: the archive entry {entry.FullName} declares {entry.Length:N0} bytes from {entry.CompressedLength:N0} compressed; the file is corrupt.");
+    }
+
+    sealed class Machine(byte[] code, ZipArchive archive, string prefix, string source, long archiveBytes)
     {
         readonly List<object?> stack = [];
         readonly Stack<int> marks = new();
@@ -213,6 +222,7 @@ public static class WeightsOnlyUnpickler
             long bytes = checked(count * elementSize);
             if (count < 0 || bytes > entry.Length || bytes > Array.MaxLength)
                 throw Bad($"storage '{key}' claims {count:N0} elements ({bytes:N0} bytes) but its archive entry holds {entry.Length:N0} bytes");
+            CheckDeclaredLength(entry, source, archiveBytes);
             var data = new byte[bytes];
             using (var s = entry.Open()) s.ReadExactly(data);
             var t = torch.empty(count, dtype);
