@@ -22,6 +22,7 @@ public sealed class GuardReliabilityTests(ITestOutputHelper output)
         { "train.keep_checkpoints=0", "train.keep_checkpoints = 0: must be at least 1" },
         { "train.bach_size=3", "unknown config key 'train.bach_size'. Did you mean 'train.batch_size'?" },
         { "train.batch_size=1000", "train.batch_size = 1000 is larger than the dataset" },
+        { "student.arch=vit_pico", "student.arch = 'vit_pico': Unknown architecture 'vit_pico'" },
     };
 
     [Theory]
