@@ -39,6 +39,21 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string[] Set { get; init; } = [];
     }
 
+    /// <summary>The command line that continues this run, quoted for a POSIX shell.</summary>
+    static string ResumeCommand(Settings s, string outDir)
+    {
+        var args = new List<string> { "dino", "train" };
+        if (s.Config is not null) args.AddRange(["--config", s.Config]);
+        if (s.Data is not null) args.AddRange(["--data", s.Data]);
+        args.AddRange(["--out", outDir, "--resume"]);
+        foreach (var x in s.Set) args.AddRange(["--set", x]);
+        if (s.Device != "cpu") args.AddRange(["--device", s.Device]);
+        return string.Join(' ', args.Select(Quote));
+    }
+
+    static string Quote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
+
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var overrides = s.Set.ToList();
@@ -52,10 +67,17 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             OutputDir = outDir, MaxMinutes = s.Minutes, MaxSteps = s.Steps, Resume = s.Resume, Device = s.Device, Threads = s.Threads,
         };
 
+        // The first SIGINT / SIGTERM finishes the current step and writes a checkpoint; a second one stops at once.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
+        void OnSignal(PosixSignalContext ctx)
+        {
+            if (cts.IsCancellationRequested) return;
+            ctx.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine($"{ctx.Signal}: stopping after the current step and writing a checkpoint (send it again to stop at once).");
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
         TrainingResult result;
         if (CommonSettings.Interactive && !s.Quiet)
@@ -73,12 +95,11 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             result = new DinoTrainer(config, options, new ConsoleTrainingProgress(null, s.Quiet)).Run(cts.Token);
         }
-        Console.CancelKeyPress -= onCancel;
 
         switch (result.Outcome)
         {
             case TrainingOutcome.Interrupted:
-                Console.WriteLine($"Interrupted at step {result.Steps}; checkpoint written. Continue with: dino train{(s.Config is null ? "" : " --config " + s.Config)} --out {outDir} --resume{string.Concat(s.Set.Select(x => " --set " + x))}{(s.Data is null ? "" : " --data " + s.Data)}");
+                Console.WriteLine($"Interrupted at step {result.Steps}; checkpoint written. Continue with: {ResumeCommand(s, outDir)}");
                 break;
             case TrainingOutcome.Collapsed:
                 Console.Error.WriteLine($"Stopped at step {result.Steps}: the teacher output collapsed (see metrics.jsonl).");

@@ -86,12 +86,12 @@ public sealed class IdxDataset : IImageDataset
         int got = file.Read(sniff);
         file.Position = 0;
         // Detect gzip by its magic, not by the extension: the Debian package ships .gz, MNIST mirrors often plain files.
-        using Stream stream = got == 2 && sniff[0] == 0x1F && sniff[1] == 0x8B
-            ? new GZipStream(file, CompressionMode.Decompress)
-            : file;
+        bool gzip = got == 2 && sniff[0] == 0x1F && sniff[1] == 0x8B;
+        using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
         try
         {
-            return Read(stream, path, expectedRank, maxBytes);
+            // A plain file's payload can be checked against its length before allocating; a gzip one cannot.
+            return Read(stream, path, expectedRank, maxBytes, gzip ? null : file.Length);
         }
         catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
         {
@@ -99,8 +99,9 @@ public sealed class IdxDataset : IImageDataset
         }
     }
 
-    static (int[] Dims, byte[] Data) Read(Stream stream, string path, int expectedRank, long maxBytes)
+    static (int[] Dims, byte[] Data) Read(Stream stream, string path, int expectedRank, long maxBytes, long? fileLength)
     {
+        maxBytes = Math.Min(maxBytes, Array.MaxLength);
         Span<byte> magic = stackalloc byte[4];
         if (ReadFully(stream, magic) < 4)
             throw new InvalidDataException($"IDX file '{path}' is too short for a header.");
@@ -130,10 +131,28 @@ public sealed class IdxDataset : IImageDataset
                     $"(more than {maxBytes:N0} bytes); refusing to allocate.");
         }
 
-        var data = GC.AllocateUninitializedArray<byte>((int)total);
-        if (ReadFully(stream, data) < total)
-            throw new InvalidDataException($"IDX file '{path}' is truncated: the header declares {total:N0} bytes of data.");
-        return (dims, data);
+        long headerBytes = 4 + 4L * expectedRank;
+        if (fileLength is { } length && length - headerBytes < total)
+            throw new InvalidDataException($"IDX file '{path}' is truncated: the header declares {total:N0} bytes of data, the file holds {length - headerBytes:N0}.");
+        return (dims, ReadPayload(stream, path, (int)total));
+    }
+
+    /// <summary>
+    /// Reads the declared payload into a buffer that grows with the data actually read, so a small gzip file whose
+    /// header declares gigabytes fails as truncated without first allocating them.
+    /// </summary>
+    static byte[] ReadPayload(Stream stream, string path, int total)
+    {
+        var data = GC.AllocateUninitializedArray<byte>(Math.Min(total, 1 << 20));
+        int filled = 0;
+        while (true)
+        {
+            filled += ReadFully(stream, data.AsSpan(filled));
+            if (filled == total) return data;
+            if (filled < data.Length)
+                throw new InvalidDataException($"IDX file '{path}' is truncated: the header declares {total:N0} bytes of data, it holds {filled:N0}.");
+            Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+        }
     }
 
     static IEnumerable<long> DeclaredSizes(ReadOnlySpan<byte> bytes, int rank)

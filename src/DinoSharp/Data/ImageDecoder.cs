@@ -22,6 +22,10 @@ public static class ImageDecoder
         byte[] bytes;
         try
         {
+            // No encoded image of at most maxPixels pixels needs more than ~8 bytes a pixel (16-bit RGBA PNG, stored).
+            long limit = Math.Min(Array.MaxLength, maxPixels * 8 + (1 << 20));
+            if (new FileInfo(path) is { Exists: true } info && info.Length > limit)
+                throw new ImageDecodeException(path, $"the file has {info.Length:N0} bytes, more than an image of at most {maxPixels:N0} pixels needs ({limit:N0}).");
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
@@ -49,7 +53,7 @@ public static class ImageDecoder
         if (width <= 0 || height <= 0)
             throw new ImageDecodeException(name, $"invalid image size {width}×{height}.");
         // Checked before any pixel buffer exists: a 100-byte PNG can declare 100k × 100k pixels.
-        if ((long)width * height > maxPixels)
+        if ((long)width * height > maxPixels || (long)width * height * 4 > Array.MaxLength)
             throw new ImageDecodeException(name, $"{width}×{height} = {(long)width * height:N0} pixels exceeds the limit of {maxPixels:N0} (possible decompression bomb).");
 
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

@@ -42,8 +42,9 @@ public static class SafetensorsFile
         try
         {
             header = JsonNode.Parse(headerBytes)?.AsObject() ?? throw new InvalidDataException("empty header");
+            _ = header.Count;   // duplicate keys throw here, not later
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or InvalidDataException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"{name}: not a valid safetensors file (header is not a JSON object: {e.Message}).");
         }
@@ -52,36 +53,45 @@ public static class SafetensorsFile
         long dataLen = length - dataStart;
         metadata = new Dictionary<string, string>();
         var entries = new List<(string Key, string Dtype, long[] Shape, long Begin, long End)>();
-        foreach (var (key, node) in header)
+        // Keys and strings are transcoded lazily: invalid UTF-8 in the header surfaces while walking it.
+        try
         {
-            if (key == "__metadata__")
+            foreach (var (key, node) in header)
             {
-                if (node is JsonObject meta)
-                    foreach (var (mk, mv) in meta)
-                        metadata[mk] = mv?.GetValueKind() == JsonValueKind.String ? mv.GetValue<string>() : mv?.ToJsonString() ?? "";
-                continue;
+                if (key == "__metadata__")
+                {
+                    if (node is JsonObject meta)
+                        foreach (var (mk, mv) in meta)
+                            metadata[mk] = mv?.GetValueKind() == JsonValueKind.String ? mv.GetValue<string>() : mv?.ToJsonString() ?? "";
+                    continue;
+                }
+                if (node is not JsonObject obj)
+                    throw new InvalidDataException($"{name}: tensor '{key}' has no header object.");
+                string dtype = obj["dtype"] is JsonValue dv && dv.TryGetValue<string>(out var d0) ? d0 : throw new InvalidDataException($"{name}: tensor '{key}' has no dtype.");
+                var shapeNode = obj["shape"] as JsonArray ?? throw new InvalidDataException($"{name}: tensor '{key}' has no shape.");
+                var offsets = obj["data_offsets"] as JsonArray;
+                if (offsets is null || offsets.Count != 2)
+                    throw new InvalidDataException($"{name}: tensor '{key}' has no valid data_offsets.");
+                long begin = Integer(offsets[0], name, key), end = Integer(offsets[1], name, key);
+                if (shapeNode.Count > 32) throw new InvalidDataException($"{name}: tensor '{key}' has {shapeNode.Count} dimensions.");
+                var shape = shapeNode.Select(n => Integer(n, name, key)).ToArray();
+                int elemSize = ElementSize(dtype, name, key);
+                // The byte count is computed in 128 bits: a header can declare dimensions whose product overflows a long.
+                Int128 expected = elemSize;
+                foreach (var d in shape)
+                {
+                    if (d < 0) throw new InvalidDataException($"{name}: tensor '{key}' has a negative dimension.");
+                    expected = expected * d > long.MaxValue ? long.MaxValue : expected * d;
+                }
+                if (begin < 0 || end < begin || end > dataLen || end - begin != expected)
+                    throw new InvalidDataException(
+                        $"{name}: tensor '{key}' ({dtype} {string.Join('×', shape)}) claims bytes [{begin}, {end}) but needs {expected} bytes inside a data section of {dataLen} bytes; the file is truncated or corrupt.");
+                entries.Add((key, dtype, shape, begin, end));
             }
-            if (node is not JsonObject obj)
-                throw new InvalidDataException($"{name}: tensor '{key}' has no header object.");
-            string dtype = obj["dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"{name}: tensor '{key}' has no dtype.");
-            var shapeNode = obj["shape"] as JsonArray ?? throw new InvalidDataException($"{name}: tensor '{key}' has no shape.");
-            var offsets = obj["data_offsets"] as JsonArray;
-            if (offsets is null || offsets.Count != 2)
-                throw new InvalidDataException($"{name}: tensor '{key}' has no valid data_offsets.");
-            long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-            var shape = shapeNode.Select(s => s!.GetValue<long>()).ToArray();
-            long numel = 1;
-            foreach (var d in shape)
-            {
-                if (d < 0) throw new InvalidDataException($"{name}: tensor '{key}' has a negative dimension.");
-                numel = checked(numel * d);
-            }
-            int elemSize = ElementSize(dtype, name, key);
-            long expected = checked(numel * elemSize);
-            if (begin < 0 || end < begin || end > dataLen || end - begin != expected)
-                throw new InvalidDataException(
-                    $"{name}: tensor '{key}' ({dtype} {string.Join('×', shape)}) claims bytes [{begin}, {end}) but needs {expected} bytes inside a data section of {dataLen} bytes; the file is truncated or corrupt.");
-            entries.Add((key, dtype, shape, begin, end));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"{name}: not a valid safetensors file (malformed header: {e.Message}).");
         }
 
         var result = new Dictionary<string, Tensor>();
@@ -151,6 +161,10 @@ public static class SafetensorsFile
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found.", path);
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
     }
+
+    static long Integer(JsonNode? node, string name, string key) =>
+        node is JsonValue v && v.TryGetValue<long>(out long x) ? x
+            : throw new InvalidDataException($"{name}: tensor '{key}' has a shape or offset that is not an integer ({node?.ToJsonString() ?? "null"}).");
 
     static int ElementSize(string dtype, string name, string key) => dtype switch
     {

@@ -1,6 +1,5 @@
 using System.Collections;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace DinoSharp.Interop;
@@ -36,23 +35,30 @@ public static class TensorFile
         }
     }
 
+    /// <summary>A .pth is untrusted input: it is read with an allow-list of globals (PyTorch's weights_only semantics).</summary>
     static Dictionary<string, Tensor> ReadPth(string path)
     {
-        var table = PyTorchUnpickler.UnpickleStateDict(path);
+        if (WeightsOnlyUnpickler.Load(path) is not IDictionary table)
+            throw new CheckpointException($"{path}: the checkpoint holds no dictionary of tensors.");
         var result = new Dictionary<string, Tensor>();
-        Flatten(table, "", result);
+        long budget = 10_000_000;
+        Flatten(table, "", result, 0, ref budget);
         return result;
     }
 
-    static void Flatten(IDictionary dict, string prefix, Dictionary<string, Tensor> into)
+    static void Flatten(IDictionary dict, string prefix, Dictionary<string, Tensor> into, int depth, ref long budget)
     {
+        // A pickle can make a dict contain itself, or the same dict many times over (memo references): depth and the
+        // number of entries visited are bounded.
+        if (depth > 64 || (budget -= dict.Count) < 0)
+            throw new CheckpointException($"the checkpoint's dictionaries nest cyclically or too deeply (at '{prefix.TrimEnd('.')}').");
         foreach (DictionaryEntry e in dict)
         {
             string key = prefix + e.Key;
             switch (e.Value)
             {
                 case Tensor t: into[key] = t.dtype == ScalarType.Float32 || !t.is_floating_point() ? t : t.to(ScalarType.Float32); break;
-                case IDictionary nested: Flatten(nested, key + ".", into); break;
+                case IDictionary nested: Flatten(nested, key + ".", into, depth + 1, ref budget); break;
             }
         }
     }

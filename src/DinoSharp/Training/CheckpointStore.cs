@@ -18,12 +18,21 @@ public sealed record CheckpointState
 /// <summary>
 /// Checkpoints as folders checkpoints/step_NNNNNNNN/: files are written into a temporary folder, flushed to disk, hashed
 /// into state.json, then the folder is renamed into place (a rename is atomic), so a killed process never leaves a
-/// half-written checkpoint under a final name. Older checkpoints are deleted only after the new one verified.
+/// half-written checkpoint under a final name. Older checkpoints are deleted only after the new one verified, and are
+/// renamed to a temporary name before their files are deleted, so a kill while pruning leaves no half-deleted one either.
+/// A checkpoint of a step is immutable: writing a step that already has a valid checkpoint keeps the existing one.
 /// </summary>
 public sealed class CheckpointStore
 {
     const string Prefix = "step_";
     const string StateFile = "state.json";
+    const string TempPrefix = ".tmp_";
+
+    /// <summary>
+    /// Test hook: "point:step[:milliseconds]" makes <see cref="Write"/> of that step print a line to stderr at the named
+    /// point (started, written, hashed, renamed) and sleep (default 60 s), so a test can kill the process mid-write.
+    /// </summary>
+    public const string TestPauseVariable = "DINOSHARP_TEST_PAUSE_IN_CHECKPOINT_WRITE";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     readonly Action<string> warn;
@@ -46,19 +55,28 @@ public sealed class CheckpointStore
     /// <summary>Writes a checkpoint: <paramref name="writeFiles"/> fills the given temporary folder.</summary>
     public string Write(long step, Action<string> writeFiles, CheckpointState state)
     {
-        CheckFreeSpace();
         string final = Path.Combine(Folder, $"{Prefix}{step:D8}");
-        string tmp = Path.Combine(Folder, $".tmp_{Prefix}{step:D8}_{Environment.ProcessId}");
+        if (Directory.Exists(final))
+        {
+            if (Verify(final) is not null) return final;
+            warn($"Checkpoint {final} is incomplete or corrupt; writing it again.");
+            RemoveAtomically(final);
+        }
+        CheckFreeSpace();
+        string tmp = Path.Combine(Folder, $"{TempPrefix}{Prefix}{step:D8}_{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
+        TestPause("started", step);
         writeFiles(tmp);
+        TestPause("written", step);
         var files = Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != StateFile).ToList();
         var hashes = files.ToDictionary(f => f!, f => Sha256(Path.Combine(tmp, f!)));
         var full = state with { Step = step, Files = hashes, Written = DateTimeOffset.UtcNow };
         File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(full, Json));
+        TestPause("hashed", step);
         foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(tmp, final);
+        TestPause("renamed", step);
         if (Verify(final) is null)
             throw new IOException($"{final}: the checkpoint just written does not verify; the previous checkpoints were kept.");
         Prune();
@@ -102,6 +120,9 @@ public sealed class CheckpointStore
     IEnumerable<string> List() =>
         Directory.GetDirectories(Folder, Prefix + "*").Where(d => !Path.GetFileName(d).StartsWith('.'));
 
+    /// <summary>Every folder under a final checkpoint name (valid or not).</summary>
+    public IReadOnlyList<string> FinalFolders() => List().Order().ToList();
+
     /// <summary>Keeps the newest <see cref="KeepLast"/> checkpoints and the one with the best online kNN.</summary>
     void Prune()
     {
@@ -110,9 +131,29 @@ public sealed class CheckpointStore
         var best = all.Where(x => x.State!.KnnTop1 is not null).OrderByDescending(x => x.State!.KnnTop1).FirstOrDefault();
         if (best.Dir is not null) keep.Add(best.Dir);
         foreach (var (dir, _) in all)
-            if (!keep.Contains(dir)) Directory.Delete(dir, true);
-        foreach (var tmp in Directory.GetDirectories(Folder, ".tmp_*"))
+            if (!keep.Contains(dir)) RemoveAtomically(dir);
+        foreach (var tmp in Directory.GetDirectories(Folder, TempPrefix + "*"))
             Directory.Delete(tmp, true);
+    }
+
+    /// <summary>Renames a checkpoint folder out of the final names (atomic), then deletes it.</summary>
+    void RemoveAtomically(string dir)
+    {
+        string doomed = Path.Combine(Folder, $"{TempPrefix}delete_{Path.GetFileName(dir)}_{Environment.ProcessId}");
+        if (Directory.Exists(doomed)) Directory.Delete(doomed, true);
+        Directory.Move(dir, doomed);
+        Directory.Delete(doomed, true);
+    }
+
+    static void TestPause(string point, long step)
+    {
+        if (Environment.GetEnvironmentVariable(TestPauseVariable) is not { Length: > 0 } spec) return;
+        var parts = spec.Split(':');
+        if (parts.Length < 2 || parts[0] != point || !long.TryParse(parts[1], out long at) || at != step) return;
+        int ms = parts.Length > 2 && int.TryParse(parts[2], out int m) ? m : 60_000;
+        Console.Error.WriteLine($"[test] checkpoint write at {point}, step {step}");
+        Console.Error.Flush();
+        Thread.Sleep(ms);
     }
 
     void CheckFreeSpace()

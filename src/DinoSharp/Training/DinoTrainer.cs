@@ -53,8 +53,8 @@ public sealed class DinoTrainer
     public TrainingResult Run(CancellationToken cancel = default)
     {
         string outDir = Path.GetFullPath(options.OutputDir);
-        Directory.CreateDirectory(outDir);
         ValidateBeforeWork();
+        Directory.CreateDirectory(outDir);
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
         var device = torch.device(options.Device);
 
@@ -72,7 +72,7 @@ public sealed class DinoTrainer
         {
             runState = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath));
             if (runState is null || runState.ConfigSha256 != configSha)
-                throw new ConfigException($"{outDir}: the configuration differs from the one the run started with ({Path.Combine(outDir, "config.json")}); resume with the same config and --set values.");
+                throw new ConfigException(ResumeMismatch(outDir, configJson));
         }
         File.WriteAllText(Path.Combine(outDir, "config.json"), configJson);
 
@@ -116,7 +116,7 @@ public sealed class DinoTrainer
             File.Delete(Path.Combine(outDir, "metrics.jsonl"));
         }
         using var metrics = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null);
-        double? lastKnn = null;
+        double? lastKnn = latest?.State.KnnTop1;
         if (runState is null)
         {
             if (knn is not null)
@@ -170,7 +170,9 @@ public sealed class DinoTrainer
                     optimizerGroups[g].LearningRate = (groups[g].IsLastLayer ? lastLayerLr : lr) * groups[g].LrMultiplier;
                     optimizerGroups[g].Options.weight_decay = wd * groups[g].WdMultiplier;
                 }
-                optimizer.zero_grad();
+                // Gradients set to None as the reference does (optimizer.zero_grad only zeroes them): a parameter left
+                // out of a step's graph is then skipped by AdamW in a resumed run and an uninterrupted one alike.
+                student.zero_grad();
                 var terms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
                 if (!double.IsFinite(terms.Total))
                     throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
@@ -260,6 +262,7 @@ public sealed class DinoTrainer
 
     void ValidateBeforeWork()
     {
+        TrainingConfigValidator.Validate(config);
         var t = config.Train;
         void Require(bool ok, string key, object value, string allowed)
         {
@@ -313,6 +316,10 @@ public sealed class DinoTrainer
 
     void SaveCheckpoint(CheckpointStore store, SslMetaArch arch, AdamW optimizer, long step, double? knn, long skipped, string configSha)
     {
+        // A checkpoint is only written from finite weights, so "the last good checkpoint" of a diverged run is good.
+        using (torch.NewDisposeScope())
+            if (arch.state_dict().FirstOrDefault(kv => kv.Value.is_floating_point() && !torch.isfinite(kv.Value).all().item<bool>()).Key is { } bad)
+                throw new TrainingDivergedException($"Step {step}: {bad} is not finite; no checkpoint was written. {Cures}{LastGood(store)}");
         store.Write(step, dir =>
         {
             SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), arch.state_dict());
@@ -353,6 +360,15 @@ public sealed class DinoTrainer
         var c = arch.BackboneConfig;
         long parameters = arch.Student.parameters().Sum(p => p.numel());
         return $"{BackboneCheckpoint.Describe(c)}, student {parameters / 1e6:F2} M parameters";
+    }
+
+    static string ResumeMismatch(string outDir, string configJson)
+    {
+        string saved = Path.Combine(outDir, "config.json");
+        var diffs = File.Exists(saved) ? TrainingConfigLoader.Differences(File.ReadAllText(saved), configJson) : [];
+        return $"{outDir}: the configuration differs from the one the run started with ({saved})" +
+            (diffs.Count > 0 ? $": {string.Join("; ", diffs.Take(5))}{(diffs.Count > 5 ? $" and {diffs.Count - 5} more" : "")}" : "") +
+            ". Resume with the same --config and --set values, or start a new run with another --out.";
     }
 
     const string Cures = "Usual cures: a lower optim.base_lr, a larger train.batch_size, a longer optim.warmup_epochs, or a lower optim.clip_grad.";

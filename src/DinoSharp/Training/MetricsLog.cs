@@ -44,12 +44,24 @@ public sealed class MetricsLog : IDisposable
     public static List<StepMetrics> Read(string path) =>
         File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l, Options)!).ToList();
 
-    /// <summary>Drops lines of steps after <paramref name="step"/> (a resumed run rewrites them).</summary>
+    /// <summary>
+    /// Drops lines of steps after <paramref name="step"/> (a resumed run rewrites them), and a line torn by a kill in
+    /// the middle of writing it. The shortened log is written beside the old one and renamed over it.
+    /// </summary>
     public static void TruncateAfter(string path, long step)
     {
         if (!File.Exists(path)) return;
-        var keep = File.ReadLines(path).Where(l => l.Length > 0 && JsonSerializer.Deserialize<StepMetrics>(l, Options)!.Step <= step).ToList();
-        File.WriteAllLines(path, keep);
+        var keep = File.ReadLines(path).Where(l => TryParse(l) is { } m && m.Step <= step).ToList();
+        string tmp = path + ".tmp";
+        File.WriteAllLines(tmp, keep);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    static StepMetrics? TryParse(string line)
+    {
+        if (line.Length == 0) return null;
+        try { return JsonSerializer.Deserialize<StepMetrics>(line, Options); }
+        catch (JsonException) { return null; }
     }
 
     public void Dispose() => writer.Dispose();

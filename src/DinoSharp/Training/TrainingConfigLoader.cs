@@ -47,6 +47,30 @@ public static class TrainingConfigLoader
 
     public static string ToJson(DinoTrainingConfig config) => JsonSerializer.Serialize(config, JsonOptions);
 
+    /// <summary>
+    /// The keys whose values differ between two resolved configs, as "key: old → new" (for a resume against a run that
+    /// was started with another config, e.g. another student.arch).
+    /// </summary>
+    public static IReadOnlyList<string> Differences(string oldJson, string newJson)
+    {
+        var diffs = new List<string>();
+        Compare(JsonNode.Parse(oldJson), JsonNode.Parse(newJson), "", diffs);
+        return diffs;
+    }
+
+    static void Compare(JsonNode? a, JsonNode? b, string path, List<string> diffs)
+    {
+        if (a is JsonObject oa && b is JsonObject ob)
+        {
+            foreach (var key in oa.Select(kv => kv.Key).Union(ob.Select(kv => kv.Key)))
+                Compare(oa[key], ob[key], path.Length == 0 ? key : path + "." + key, diffs);
+        }
+        else if (!JsonNode.DeepEquals(a, b))
+        {
+            diffs.Add($"{path}: {a?.ToJsonString() ?? "null"} → {b?.ToJsonString() ?? "null"}");
+        }
+    }
+
     /// <summary>Applies one "a.b=value" override.</summary>
     public static void Apply(JsonObject root, string assignment)
     {

@@ -1,0 +1,135 @@
+using System.Buffers.Binary;
+using DinoSharp.Interop;
+using DinoSharp.Training;
+
+namespace DinoSharp.Tests.Reliability;
+
+/// <summary>
+/// A training run small enough for a test (ViT pico, patch 7, 28 px crops, 64 prototypes, batch 16, 12 steps, one
+/// libtorch thread) on a 96-image IDX dataset written by the test, with the online kNN every 4 steps on Fashion-MNIST
+/// test images, a metrics line every step and a checkpoint every 3 steps.
+/// </summary>
+public static class TinyRun
+{
+    public const int Steps = 12;
+    public const int CheckpointEvery = 3;
+
+    static readonly Lazy<string> Dataset = new(WriteDataset);
+    static readonly Lazy<string> BaselineFolder = new(RunBaseline);
+
+    public static string NewFolder(string tag) => Directory.CreateTempSubdirectory($"dinosharp-rel-{tag}-").FullName;
+
+    /// <summary>The arguments of `dino train` for this run in <paramref name="outDir"/>.</summary>
+    public static List<string> Args(string outDir, bool resume = false, params string[] extra)
+    {
+        var args = new List<string>
+        {
+            "train", "--data", "idx:" + Dataset.Value, "--out", outDir, "--steps", Steps.ToString(), "--threads", "1", "--quiet",
+        };
+        foreach (var set in new[]
+        {
+            "student.arch=vit_pico_p7", "crops.global_crops_size=28", "crops.local_crops_size=14", "crops.local_crops_number=2",
+            "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=64", "ibot.head_hidden_dim=64",
+            "dino.head_bottleneck_dim=32", "ibot.head_bottleneck_dim=32", "train.batch_size=16", "train.num_workers=1",
+            "train.knn_every=4", "train.knn_train_dataset=fashion-mnist:test", "train.knn_test_dataset=fashion-mnist:test",
+            "train.knn_train_images=64", "train.knn_test_images=32", "train.log_every=1", $"train.checkpoint_every={CheckpointEvery}",
+            "optim.epochs=2", "optim.warmup_epochs=1", "teacher.warmup_teacher_temp_epochs=1",
+        })
+        {
+            args.Add("--set");
+            args.Add(set);
+        }
+        if (resume) args.Add("--resume");
+        args.AddRange(extra);
+        return args;
+    }
+
+    /// <summary>The uninterrupted run every interrupted one is compared with (run once per test process).</summary>
+    public static string Baseline => BaselineFolder.Value;
+
+    static string RunBaseline()
+    {
+        string dir = NewFolder("baseline");
+        var (code, stdout, stderr) = DinoCli.Run(Args(dir));
+        if (code != 0) throw new InvalidOperationException($"The baseline run failed ({code}): {stdout} {stderr}");
+        return dir;
+    }
+
+    static string WriteDataset()
+    {
+        string dir = NewFolder("data");
+        string path = Path.Combine(dir, "images.idx");
+        const int n = 96, side = 28;
+        var bytes = new byte[16 + n * side * side];
+        bytes[2] = 0x08;
+        bytes[3] = 3;
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), n);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(8), side);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), side);
+        var rng = new Random(7);
+        for (int i = 0; i < n; i++)
+        {
+            // A bright disc of random centre and radius on a noisy background: some structure to learn.
+            int cx = rng.Next(6, 22), cy = rng.Next(6, 22), r = rng.Next(3, 9);
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++)
+                    bytes[16 + i * side * side + y * side + x] = (byte)(((x - cx) * (x - cx) + (y - cy) * (y - cy) < r * r ? 200 : 30) + rng.Next(0, 40));
+        }
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    public static Dictionary<long, StepMetrics> Metrics(string runDir) =>
+        MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).GroupBy(m => m.Step).ToDictionary(g => g.Key, g => g.Last());
+
+    /// <summary>
+    /// Asserts every logged step of <paramref name="runDir"/> has the baseline's loss terms and kNN (to 1e-6 relative)
+    /// and that both runs logged the same steps; returns the largest relative difference seen.
+    /// </summary>
+    public static double AssertSameLosses(string runDir)
+    {
+        var expected = Metrics(Baseline);
+        var actual = Metrics(runDir);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        double worst = 0;
+        foreach (var (step, e) in expected)
+        {
+            var a = actual[step];
+            foreach (var (name, x, y) in new[]
+            {
+                ("total_loss", e.TotalLoss, a.TotalLoss), ("dino_local_loss", e.DinoLocalLoss, a.DinoLocalLoss),
+                ("dino_global_loss", e.DinoGlobalLoss, a.DinoGlobalLoss), ("koleo_loss", e.KoleoLoss, a.KoleoLoss),
+                ("ibot_loss", e.IbotLoss, a.IbotLoss), ("grad_norm", e.GradNorm, a.GradNorm), ("lr", e.Lr, a.Lr),
+                ("teacher_entropy", e.TeacherEntropy, a.TeacherEntropy), ("center_norm", e.CenterNorm, a.CenterNorm),
+                ("knn_top1", e.KnnTop1 ?? -1, a.KnnTop1 ?? -1),
+            })
+            {
+                double rel = Math.Abs(x - y) / Math.Max(Math.Abs(x), 1e-12);
+                worst = Math.Max(worst, rel);
+                Assert.True(rel <= 1e-6, $"step {step} {name}: uninterrupted {x:R}, resumed {y:R}");
+            }
+        }
+        return worst;
+    }
+
+    /// <summary>Asserts the exported teacher backbones are bit-identical.</summary>
+    public static void AssertSameTeacher(string runDir)
+    {
+        var expected = SafetensorsFile.Load(Path.Combine(Baseline, "teacher_backbone.safetensors"));
+        var actual = SafetensorsFile.Load(Path.Combine(runDir, "teacher_backbone.safetensors"));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (key, t) in expected)
+            Assert.True(t.equal(actual[key]).all().item<bool>(), $"teacher weight {key} differs from the uninterrupted run's");
+    }
+
+    /// <summary>Every folder under a final checkpoint name verifies; no half-written checkpoint is visible.</summary>
+    public static void AssertOnlyCompleteCheckpoints(string runDir)
+    {
+        var store = new CheckpointStore(Path.Combine(runDir, "checkpoints"), 1);
+        foreach (var dir in store.FinalFolders())
+            Assert.True(CheckpointStore.Verify(dir) is not null, $"{dir} is under a final name but does not verify");
+    }
+
+    public static string[] TempFolders(string runDir) =>
+        Directory.GetDirectories(Path.Combine(runDir, "checkpoints"), ".tmp_*");
+}
