@@ -1,0 +1,40 @@
+using DinoSharp.Models;
+
+namespace DinoSharp.Interop.Onnx;
+
+/// <summary>What <see cref="OnnxExporter"/> writes besides the architecture itself.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Input height in pixels (a multiple of the patch size); null: the preprocessing size.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>Input width in pixels (a multiple of the patch size); null: the preprocessing size.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>
+    /// Any input size, with the position-embedding resize inside the graph. Not supported yet: the image size is fixed
+    /// at export time and the resized embedding stored as a constant.
+    /// </summary>
+    public bool DynamicImageSize { get; init; }
+
+    /// <summary>Graph outputs; null: cls and patch, plus registers when the model has them.</summary>
+    public OnnxOutputs? Outputs { get; init; }
+
+    /// <summary>ONNX operator set (17 is the first with LayerNormalization; the only one written so far).</summary>
+    public int Opset { get; init; } = OnnxExporter.DefaultOpset;
+
+    /// <summary>How images become model input, stored in the metadata for the ONNX Runtime backend.</summary>
+    public Preprocessing Preprocessing { get; init; } = new();
+
+    /// <summary>Where the weights came from (run folder, file or architecture name); part of the embedding identity.</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>SHA-256 of the source checkpoint, so ONNX embeddings share the identity of the torch backend's.</summary>
+    public string SourceSha256 { get; init; } = "";
+
+    /// <summary>
+    /// Store weights in a "&lt;file&gt;.data" file beside the model (ONNX external data). Null: only when the weights
+    /// would not fit the 2 GB protobuf limit (ViT-g).
+    /// </summary>
+    public bool? ExternalData { get; init; }
+}

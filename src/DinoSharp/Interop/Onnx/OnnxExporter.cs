@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Reflection;
+using DinoSharp.Layers;
+using DinoSharp.Models;
+using Google.Protobuf;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Interop.Onnx;
+
+/// <summary>
+/// Writes a <see cref="DinoVisionTransformer"/> as an ONNX graph built from its architecture (not traced), in eval
+/// semantics: input "pixel_values" [batch, C, H, W] at a fixed H×W, outputs cls [batch, D], patch [batch, h·w, D],
+/// registers [batch, R, D]. The graph uses the op patterns ONNX Runtime's CPU optimiser fuses: LayerNormalization,
+/// GELU as x·½(1 + erf(x/√2)), attention as MatMul–Softmax–MatMul on one fused qkv MatMul, Linear as MatMul + Add.
+/// </summary>
+public static class OnnxExporter
+{
+    public const int DefaultOpset = 17;
+
+    /// <summary>Operator sets whose semantics for every op written here are those of opset 17.</summary>
+    public const int MaxOpset = 21;
+
+    /// <summary>Initializers above this total go to an external data file: protobuf messages stop at 2 GB.</summary>
+    const long ExternalDataThreshold = 1L << 30;
+
+    public static void Export(DinoVisionTransformer model, string path, OnnxExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        var (height, width, outputs) = Validate(model.Config, options);
+        var graph = BuildGraph(model, height, width, outputs);
+
+        var metadata = new OnnxMetadata(model.Config with { DropPathRate = 0 }, options.Preprocessing, options.Source, options.SourceSha256,
+            height, width, outputs);
+        var onnx = new ModelProto
+        {
+            IrVersion = IrVersionFor(options.Opset),
+            ProducerName = "DinoSharp",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
+            DocString = $"DINOv2 backbone ({model.Config.EmbedDim}-d, depth {model.Config.Depth}, patch {model.Config.PatchSize}) at {height}×{width}.",
+            Graph = graph,
+        };
+        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        foreach (var (key, value) in metadata.ToProperties())
+            onnx.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+
+        long weightBytes = graph.Initializer.Sum(t => (long)t.RawData.Length);
+        if (options.ExternalData ?? weightBytes > ExternalDataThreshold)
+            MoveToExternalData(graph, path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        using var stream = File.Create(path);
+        onnx.WriteTo(stream);
+    }
+
+    static (int Height, int Width, OnnxOutputs Outputs) Validate(VisionTransformerConfig config, OnnxExportOptions options)
+    {
+        static ArgumentException Unsupported(string option, string message) =>
+            new($"ONNX export option {option}: {message}", option);
+
+        if (options.DynamicImageSize)
+            throw Unsupported(nameof(options.DynamicImageSize), "dynamic image sizes are not supported; export one file per input size with Height and Width.");
+        if (options.Opset < DefaultOpset || options.Opset > MaxOpset)
+            throw Unsupported(nameof(options.Opset), $"opset {options.Opset} is not supported; use {DefaultOpset}–{MaxOpset} (LayerNormalization needs 17).");
+        int height = options.Height ?? options.Preprocessing.Size, width = options.Width ?? options.Preprocessing.Size;
+        int p = config.PatchSize;
+        if (height <= 0 || height % p != 0)
+            throw Unsupported(nameof(options.Height), $"{height} is not a positive multiple of the patch size {p}.");
+        if (width <= 0 || width % p != 0)
+            throw Unsupported(nameof(options.Width), $"{width} is not a positive multiple of the patch size {p}.");
+        var outputs = options.Outputs ?? (OnnxOutputs.Cls | OnnxOutputs.Patch | (config.NumRegisterTokens > 0 ? OnnxOutputs.Registers : OnnxOutputs.None));
+        if (outputs == OnnxOutputs.None || (outputs & ~(OnnxOutputs.Cls | OnnxOutputs.Patch | OnnxOutputs.Registers)) != 0)
+            throw Unsupported(nameof(options.Outputs), $"'{outputs}': choose one or more of cls, patch, registers.");
+        if (outputs.HasFlag(OnnxOutputs.Registers) && config.NumRegisterTokens == 0)
+            throw Unsupported(nameof(options.Outputs), "registers requested, but the model has no register tokens.");
+        return (height, width, outputs);
+    }
+
+    /// <summary>The IR version that goes with an opset (onnx/helper.py's VERSION_TABLE).</summary>
+    static long IrVersionFor(int opset) => opset switch { <= 18 => 8, <= 20 => 9, _ => 10 };
+
+    static GraphProto BuildGraph(DinoVisionTransformer model, int height, int width, OnnxOutputs outputs)
+    {
+        var c = model.Config;
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var w = model.state_dict();
+        var g = new OnnxGraphBuilder();
+        g.Graph.Name = "dinov2_backbone";
+        int d = c.EmbedDim, p = c.PatchSize, r = c.NumRegisterTokens;
+        long n = (long)(height / p) * (width / p);
+        const string input = "pixel_values";
+        g.Graph.Input.Add(OnnxGraphBuilder.FloatValue(input, [null, c.InChans, height, width], ["batch", "", "", ""]));
+
+        // Patch tokens with their position embedding: Conv(kernel = stride = p) → [B, D, h, w] → [B, h·w, D].
+        // The position embedding is resized here, by the model's own bicubic matrices, and stored as a constant.
+        var pos = model.InterpolatePositionEmbedding(height, width);                            // [1, 1 + h·w, D]
+        string patches;
+        using (g.Scope("patch_embed"))
+        {
+            var conv = g.Conv(input, g.Initializer("patch_embed.proj.weight", w["patch_embed.proj.weight"]),
+                g.Initializer("patch_embed.proj.bias", w["patch_embed.proj.bias"]), p, p);
+            var flat = g.Transpose(g.Reshape(conv, g.Int64s("shape", 0, d, -1)), 0, 2, 1);
+            patches = g.Add(flat, g.Initializer("pos_embed.patches", pos[0, 1..]));
+        }
+
+        // [cls + pos₀, registers] is the same for every image: one constant, expanded to the batch.
+        var prefix = r > 0
+            ? torch.cat([w["cls_token"] + pos[.., ..1], w["register_tokens"]], 1)
+            : w["cls_token"] + pos[.., ..1];                                                    // [1, 1 + R, D]
+        string tokens;
+        using (g.Scope("prepare_tokens"))
+        {
+            var batch = g.Shape(input, 0, 1);
+            var prefixShape = g.Concat(0, batch, g.Int64s("prefix_dims", 1 + r, d));
+            var prefixTokens = g.Expand(g.Initializer("cls_pos_registers", prefix), prefixShape);
+            tokens = g.Concat(1, prefixTokens, patches);                                       // [B, 1 + R + h·w, D]
+        }
+
+        for (int i = 0; i < c.Depth; i++)
+            using (g.Scope($"blocks.{i}"))
+                tokens = Block(g, c, w, $"blocks.{i}.", tokens);
+
+        string normed;
+        using (g.Scope("norm"))
+            normed = g.LayerNormalization(tokens, g.Initializer("norm.weight", w["norm.weight"]), g.Initializer("norm.bias", w["norm.bias"]), c.LayerNormEps);
+
+        var axis1 = g.Int64s("axis1", 1);
+        void Output(OnnxOutputs which, string value, long?[] dims)
+        {
+            if (!outputs.HasFlag(which)) return;
+            string name = g.RenameOutput(value, OnnxMetadata.OutputName(which));
+            g.Graph.Output.Add(OnnxGraphBuilder.FloatValue(name, dims, ["batch", "", ""]));
+        }
+        Output(OnnxOutputs.Cls, g.Gather(normed, g.Int64Scalar("cls_index", 0), 1), [null, d]);
+        if (outputs.HasFlag(OnnxOutputs.Registers))
+            Output(OnnxOutputs.Registers, g.Slice(normed, g.Int64s("registers_start", 1), g.Int64s("registers_end", 1 + r), axis1), [null, r, d]);
+        if (outputs.HasFlag(OnnxOutputs.Patch))
+            Output(OnnxOutputs.Patch, g.Slice(normed, g.Int64s("patch_start", 1 + r), g.Int64s("patch_end", long.MaxValue), axis1), [null, n, d]);
+        return g.Graph;
+    }
+
+    /// <summary>x + ls1·attn(norm1 x), then + ls2·mlp(norm2 x) (LayerScale folded into the output projections).</summary>
+    static string Block(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x)
+    {
+        string Norm(string name, string value) =>
+            g.LayerNormalization(value, g.Initializer(prefix + name + ".weight", w[prefix + name + ".weight"]),
+                g.Initializer(prefix + name + ".bias", w[prefix + name + ".bias"]), c.LayerNormEps);
+
+        string h;
+        using (g.Scope("attn"))
+            h = g.Add(x, Attention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"]));
+        using (g.Scope("mlp"))
+            return g.Add(h, c.FfnLayer switch
+            {
+                FeedForwardKind.Mlp => Mlp(g, w, prefix + "mlp.", Norm("norm2", h), w[prefix + "ls2.gamma"]),
+                FeedForwardKind.SwiGLU => SwiGLU(g, w, prefix + "mlp.", Norm("norm2", h), w[prefix + "ls2.gamma"]),
+                _ => throw new ArgumentException($"ONNX export option FfnLayer: {c.FfnLayer} is not supported.", nameof(c.FfnLayer)),
+            });
+    }
+
+    static string Attention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    {
+        int d = c.EmbedDim, heads = c.NumHeads, headDim = d / heads;
+        var qkv = Linear(g, w, prefix + "attn.qkv", x);                                        // [B, N, 3D]
+        var split = g.Transpose(g.Reshape(qkv, g.Int64s("qkv_shape", 0, -1, 3, heads, headDim)), 2, 0, 3, 1, 4);  // [3, B, heads, N, headDim]
+        var q = g.Gather(split, g.Int64Scalar("q_index", 0), 0);                               // [B, heads, N, headDim]
+        var k = g.Gather(split, g.Int64Scalar("k_index", 1), 0);
+        var v = g.Gather(split, g.Int64Scalar("v_index", 2), 0);
+        var scaled = g.Mul(q, g.FloatScalar("scale", (float)(1.0 / Math.Sqrt(headDim))));
+        var weights = g.Softmax(g.MatMul(scaled, g.Transpose(k, 0, 1, 3, 2)), -1);             // [B, heads, N, N]
+        var o = g.Transpose(g.MatMul(weights, v), 0, 2, 1, 3);                                 // [B, N, heads, headDim]
+        var merged = g.Reshape(o, g.Int64s("merge_shape", 0, -1, d));                          // [B, N, D], heads in order
+        return Linear(g, w, prefix + "attn.proj", merged, layerScale);
+    }
+
+    static string Mlp(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    {
+        var hidden = Linear(g, w, prefix + "fc1", x);
+        // Exact GELU, x·½·(1 + erf(x/√2)), in the node order PyTorch exports and ORT's GeluFusion matches.
+        var erf = g.Erf(g.Div(hidden, g.FloatScalar("sqrt2", MathF.Sqrt(2f))));
+        var gelu = g.Mul(g.Mul(hidden, g.Add(erf, g.FloatScalar("one", 1f))), g.FloatScalar("half", 0.5f));
+        return Linear(g, w, prefix + "fc2", gelu, layerScale);
+    }
+
+    static string SwiGLU(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    {
+        var x12 = Linear(g, w, prefix + "w12", x);
+        long hidden = w[prefix + "w12.weight"].shape[0] / 2;
+        var halves = g.Split(x12, -1, g.Int64s("split", hidden, hidden), 2);
+        var silu = g.Mul(halves[0], g.Sigmoid(halves[0]));
+        return Linear(g, w, prefix + "w3", g.Mul(silu, halves[1]), layerScale);
+    }
+
+    /// <summary>
+    /// y = x Wᵀ + b as MatMul + Add with Wᵀ stored [in, out]. A LayerScale γ after the layer is folded in at export
+    /// time, (x Wᵀ + b)·γ = x (W·diag γ)ᵀ + b·γ, one Mul per branch fewer at inference.
+    /// </summary>
+    static string Linear(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string name, string x, Tensor? layerScale = null)
+    {
+        var weight = w[name + ".weight"].to(ScalarType.Float64);                               // [out, in]
+        var bias = w.TryGetValue(name + ".bias", out var b) ? b.to(ScalarType.Float64) : null;
+        if (layerScale is not null)
+        {
+            var gamma = layerScale.to(ScalarType.Float64);
+            weight = weight * gamma.unsqueeze(1);
+            bias = bias is null ? null : bias * gamma;
+        }
+        var y = g.MatMul(x, g.Initializer(name + ".weight_t", weight.t()));
+        return bias is null ? y : g.Add(y, g.Initializer(name + ".bias", bias));
+    }
+
+    /// <summary>Moves every initializer's raw data into "&lt;model&gt;.data" (4 kB aligned), as ONNX external data.</summary>
+    static void MoveToExternalData(GraphProto graph, string path)
+    {
+        string dataFile = Path.GetFileName(path) + ".data";
+        using var data = File.Create(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, dataFile));
+        foreach (var tensor in graph.Initializer.Where(t => t.RawData.Length >= 1024))
+        {
+            long offset = (data.Position + 4095) / 4096 * 4096;
+            data.Position = offset;
+            tensor.RawData.WriteTo(data);
+            tensor.DataLocation = TensorProto.Types.DataLocation.External;
+            tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataFile });
+            tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(CultureInfo.InvariantCulture) });
+            tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString(CultureInfo.InvariantCulture) });
+            tensor.RawData = ByteString.Empty;
+        }
+    }
+}
