@@ -9,8 +9,12 @@ namespace DinoSharp.Cli.Commands;
 public class ModelSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), raw[:size], or random:<arch|config>.")]
+    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), a .onnx file from dino export onnx, raw[:size], or random:<arch|config>.")]
     public string Model { get; init; } = "";
+
+    [CommandOption("--backend <BACKEND>")]
+    [Description("torch, onnx (--model is then a file from `dino export onnx`, run by ONNX Runtime on the CPU), or auto (default: onnx for a .onnx model, else torch).")]
+    public string Backend { get; init; } = "auto";
 
     [CommandOption("--arch <NAME>")]
     [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
@@ -37,8 +41,30 @@ public class ModelSettings : CommonSettings
         if (string.IsNullOrWhiteSpace(Model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
+        if (UsesOnnx()) return OpenOnnx();
         return ModelResolver.Open(Model, BackboneEmbedder.ParseKind(Features), Arch, ImageSize, ParseLayout(Layout),
             TorchSharp.torch.device(Device), rawSize);
+    }
+
+    bool UsesOnnx() => Backend.ToLowerInvariant() switch
+    {
+        "auto" => Model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase),
+        "onnx" => true,
+        "torch" => false,
+        _ => throw new UserErrorException($"--backend {Backend}: use torch, onnx or auto."),
+    };
+
+    IImageEmbedder OpenOnnx()
+    {
+        if (!Device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
+            throw new UserErrorException($"--device {Device}: the ONNX backend runs on the CPU; use --backend torch for {Device}.");
+        var embedder = new OnnxBackboneEmbedder(Model, BackboneEmbedder.ParseKind(Features), Threads);
+        if (ImageSize is { } size && (size != embedder.Metadata.Height || size != embedder.Metadata.Width))
+        {
+            embedder.Dispose();
+            throw new UserErrorException($"--image-size {size}: {Model} was exported at {embedder.Metadata.Height}×{embedder.Metadata.Width}; export another size with dino export onnx --size.");
+        }
+        return embedder;
     }
 
     public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch

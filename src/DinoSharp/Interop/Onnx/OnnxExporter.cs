@@ -127,7 +127,6 @@ public static class OnnxExporter
         using (g.Scope("norm"))
             normed = g.LayerNormalization(tokens, g.Initializer("norm.weight", w["norm.weight"]), g.Initializer("norm.bias", w["norm.bias"]), c.LayerNormEps);
 
-        var axis1 = g.Int64s("axis1", 1);
         void Output(OnnxOutputs which, string value, long?[] dims)
         {
             if (!outputs.HasFlag(which)) return;
@@ -136,9 +135,9 @@ public static class OnnxExporter
         }
         Output(OnnxOutputs.Cls, g.Gather(normed, g.Int64Scalar("cls_index", 0), 1), [null, d]);
         if (outputs.HasFlag(OnnxOutputs.Registers))
-            Output(OnnxOutputs.Registers, g.Slice(normed, g.Int64s("registers_start", 1), g.Int64s("registers_end", 1 + r), axis1), [null, r, d]);
+            Output(OnnxOutputs.Registers, g.Slice(normed, g.Int64s("registers_start", 1), g.Int64s("registers_end", 1 + r), g.Int64s("registers_axis", 1)), [null, r, d]);
         if (outputs.HasFlag(OnnxOutputs.Patch))
-            Output(OnnxOutputs.Patch, g.Slice(normed, g.Int64s("patch_start", 1 + r), g.Int64s("patch_end", long.MaxValue), axis1), [null, n, d]);
+            Output(OnnxOutputs.Patch, g.Slice(normed, g.Int64s("patch_start", 1 + r), g.Int64s("patch_end", long.MaxValue), g.Int64s("patch_axis", 1)), [null, n, d]);
         return g.Graph;
     }
 
