@@ -32,8 +32,11 @@ public sealed class EmbedCommand : Command<EmbedCommand.Settings>
             throw new UserErrorException("--data and --out are required, e.g. dino embed --model runs/fmnist --data fashion-mnist:test --out stores/test.");
         var dataset = DatasetSpec.Open(s.Data);
         using var embedder = s.OpenModel(dataset.Load(0).Width);
-        using var store = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : EmbeddingStore.Create(s.Out, embedder.Identity, 0);
+        // An appended store is opened first, so a mismatched model fails before any embedding work.
+        var existing = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : null;
         var result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, s.Limit);
+        // A new store needs the embedding width, known once something has been embedded.
+        using var store = existing ?? EmbeddingStore.Create(s.Out, embedder.Identity, (int)result.Embeddings.shape[1]);
         bool labelled = result.Labels.All(l => l >= 0);
         store.Append(result.Embeddings, result.Paths, labelled ? result.Labels.Select(l => (int)l).ToArray() : null, result.Sizes.ToArray());
         if (labelled && dataset.ClassNames is { } names && store.ClassNames.Count == 0) store.ClassNames.AddRange(names);
