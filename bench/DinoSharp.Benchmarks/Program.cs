@@ -10,10 +10,13 @@ switch (mode)
     case "step":
         StepBenchmark.Run(args[1..]);
         return 0;
+    case "onnx":
+        OnnxBenchmark.Run(args[1..]);
+        return 0;
     case "data":
         DataBenchmark.Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder]");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] | diagnose [config] | onnx [arch] [batch] [size] [seconds] [rounds]");
         return 2;
 }

@@ -55,9 +55,10 @@ public sealed class OnnxExportTests(ITestOutputHelper log) : IDisposable
 
     [Theory]
     [Trait("Category", "Parity")]
-    [InlineData(224, 224)]
-    [InlineData(168, 252)]
-    public void VitSmall14MatchesTorch(int height, int width)
+    [InlineData(224, 224, false)]
+    [InlineData(168, 252, false)]
+    [InlineData(224, 224, true)]
+    public void VitSmall14MatchesTorch(int height, int width, bool ortAttention)
     {
         torch.manual_seed(0);
         using var vit = VisionTransformerVariants.Create("vit_small");
@@ -66,16 +67,25 @@ public sealed class OnnxExportTests(ITestOutputHelper log) : IDisposable
             foreach (var (name, p) in vit.named_parameters().Where(p => p.name.EndsWith(".gamma", StringComparison.Ordinal)))
                 p.fill_(1.0);
         using var x = torch.randn(1, 3, height, width);
-        AssertParity(vit, x);
+        AssertParity(vit, x, ortAttention);
     }
 
-    void AssertParity(DinoVisionTransformer vit, Tensor x)
+    [Fact]
+    [Trait("Category", "Parity")]
+    public void OrtAttentionMatchesTorchWithRegistersAndSwiGLU()
+    {
+        using var vit = TinyVit();
+        using var x = ReferenceFixtures.Instance.Load("input_x70x84");
+        AssertParity(vit, x, ortAttention: true);
+    }
+
+    void AssertParity(DinoVisionTransformer vit, Tensor x, bool ortAttention = false)
     {
         vit.eval();
         string path = Path.Combine(folder, "model.onnx");
         int height = (int)x.shape[2], width = (int)x.shape[3];
         var outputs = OnnxOutputs.Cls | OnnxOutputs.Patch | (vit.NumRegisterTokens > 0 ? OnnxOutputs.Registers : OnnxOutputs.None);
-        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = height, Width = width, Outputs = outputs });
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = height, Width = width, Outputs = outputs, OrtAttention = ortAttention });
 
         using var expected = WithInference(() => vit.ForwardFeatures(x));
         using var ort = new OnnxBackboneEmbedder(path);

@@ -23,6 +23,14 @@ public sealed record OnnxExportOptions
     /// <summary>ONNX operator set (17 is the first with LayerNormalization; the only one written so far).</summary>
     public int Opset { get; init; } = OnnxExporter.DefaultOpset;
 
+    /// <summary>
+    /// Write each attention layer as ONNX Runtime's com.microsoft Attention contrib op (qkv projection, softmax
+    /// attention and head merge in one kernel) instead of standard MatMul/Softmax ops. ORT's optimiser only fuses
+    /// attention in BERT-shaped graphs (separate q, k, v and a padding mask), never a ViT's; the price is a file only
+    /// ONNX Runtime runs.
+    /// </summary>
+    public bool OrtAttention { get; init; }
+
     /// <summary>How images become model input, stored in the metadata for the ONNX Runtime backend.</summary>
     public Preprocessing Preprocessing { get; init; } = new();
 

@@ -30,7 +30,7 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
         var (height, width, outputs) = Validate(model.Config, options);
-        var graph = BuildGraph(model, height, width, outputs);
+        var graph = BuildGraph(model, height, width, outputs, options.OrtAttention);
 
         var metadata = new OnnxMetadata(model.Config with { DropPathRate = 0 }, options.Preprocessing, options.Source, options.SourceSha256,
             height, width, outputs);
@@ -43,6 +43,8 @@ public static class OnnxExporter
             Graph = graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        if (options.OrtAttention)
+            onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = OnnxGraphBuilder.MicrosoftDomain, Version = 1 });
         foreach (var (key, value) in metadata.ToProperties())
             onnx.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
 
@@ -81,7 +83,7 @@ public static class OnnxExporter
     /// <summary>The IR version that goes with an opset (onnx/helper.py's VERSION_TABLE).</summary>
     static long IrVersionFor(int opset) => opset switch { <= 18 => 8, <= 20 => 9, _ => 10 };
 
-    static GraphProto BuildGraph(DinoVisionTransformer model, int height, int width, OnnxOutputs outputs)
+    static GraphProto BuildGraph(DinoVisionTransformer model, int height, int width, OnnxOutputs outputs, bool ortAttention)
     {
         var c = model.Config;
         using var _ = torch.no_grad();
@@ -121,7 +123,7 @@ public static class OnnxExporter
 
         for (int i = 0; i < c.Depth; i++)
             using (g.Scope($"blocks.{i}"))
-                tokens = Block(g, c, w, $"blocks.{i}.", tokens);
+                tokens = Block(g, c, w, $"blocks.{i}.", tokens, ortAttention);
 
         string normed;
         using (g.Scope("norm"))
@@ -142,7 +144,7 @@ public static class OnnxExporter
     }
 
     /// <summary>x + ls1·attn(norm1 x), then + ls2·mlp(norm2 x) (LayerScale folded into the output projections).</summary>
-    static string Block(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x)
+    static string Block(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, bool ortAttention)
     {
         string Norm(string name, string value) =>
             g.LayerNormalization(value, g.Initializer(prefix + name + ".weight", w[prefix + name + ".weight"]),
@@ -150,7 +152,9 @@ public static class OnnxExporter
 
         string h;
         using (g.Scope("attn"))
-            h = g.Add(x, Attention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"]));
+            h = g.Add(x, ortAttention
+                ? OrtAttention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"])
+                : Attention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"]));
         using (g.Scope("mlp"))
             return g.Add(h, c.FfnLayer switch
             {
@@ -172,6 +176,16 @@ public static class OnnxExporter
         var weights = g.Softmax(g.MatMul(scaled, g.Transpose(k, 0, 1, 3, 2)), -1);             // [B, heads, N, N]
         var o = g.Transpose(g.MatMul(weights, v), 0, 2, 1, 3);                                 // [B, N, heads, headDim]
         var merged = g.Reshape(o, g.Int64s("merge_shape", 0, -1, d));                          // [B, N, D], heads in order
+        return Linear(g, w, prefix + "attn.proj", merged, layerScale);
+    }
+
+    /// <summary>The same attention as one com.microsoft Attention node (its default scale is 1/√headDim too).</summary>
+    static string OrtAttention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    {
+        string name = prefix + "attn.qkv";
+        var weights = g.Initializer(name + ".weight_t", w[name + ".weight"].t());               // [D, 3D]
+        var bias = w.TryGetValue(name + ".bias", out var b) ? g.Initializer(name + ".bias", b) : "";
+        var merged = g.MicrosoftAttention(x, weights, bias, c.NumHeads);                       // [B, N, D]
         return Linear(g, w, prefix + "attn.proj", merged, layerScale);
     }
 

@@ -100,9 +100,13 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
-    public string[] Node(string opType, string[] inputs, int outputs = 1, params AttributeProto[] attributes)
+    public string[] Node(string opType, string[] inputs, int outputs = 1, params AttributeProto[] attributes) =>
+        Node("", opType, inputs, outputs, attributes);
+
+    /// <summary>A node of an operator set other than the standard one (e.g. "com.microsoft").</summary>
+    public string[] Node(string domain, string opType, string[] inputs, int outputs = 1, params AttributeProto[] attributes)
     {
-        var node = new NodeProto { OpType = opType, Name = Unique(opType) };
+        var node = new NodeProto { OpType = opType, Domain = domain, Name = Unique(opType) };
         node.Input.AddRange(inputs);
         var names = Enumerable.Range(0, outputs).Select(i => outputs == 1 ? node.Name : $"{node.Name}:{i}").ToArray();
         node.Output.AddRange(names);
@@ -135,6 +139,15 @@ internal sealed class OnnxGraphBuilder
 
     public string Conv(string x, string weight, string? bias, long kernel, long stride) =>
         One("Conv", bias is null ? [x, weight] : [x, weight, bias], Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride));
+
+    /// <summary>
+    /// ONNX Runtime's com.microsoft Attention: multi-head self-attention with the qkv projection fused in, weights
+    /// [D, 3D] (q | k | v columns, heads contiguous in each) and bias [3D] (empty name: none).
+    /// </summary>
+    public string MicrosoftAttention(string x, string weights, string bias, long numHeads) =>
+        Node(MicrosoftDomain, "Attention", [x, weights, bias], 1, Int("num_heads", numHeads))[0];
+
+    public const string MicrosoftDomain = "com.microsoft";
 
     public string[] Split(string x, long axis, string sizes, int outputs) => Node("Split", [x, sizes], outputs, Int("axis", axis));
 
