@@ -35,6 +35,10 @@ public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
         [Description("Comma-separated graph outputs: cls, patch, registers (default: cls,patch and registers when the model has them).")]
         public string? Outputs { get; init; }
 
+        [CommandOption("--ort-attention")]
+        [Description("Write attention as ONNX Runtime's com.microsoft Attention op (faster in ORT; the file then needs ONNX Runtime).")]
+        public bool OrtAttention { get; init; }
+
         [CommandOption("--opset <N>")]
         [Description("ONNX opset, 17 (default) to 21.")]
         public int Opset { get; init; } = OnnxExporter.DefaultOpset;
@@ -56,6 +60,7 @@ public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
             DynamicImageSize = dynamic,
             Outputs = s.Outputs is null ? null : OnnxMetadata.ParseOutputs(s.Outputs),
             Opset = s.Opset,
+            OrtAttention = s.OrtAttention,
             Preprocessing = resolved.Preprocessing,
             Source = resolved.Source,
             SourceSha256 = resolved.WeightsSha256,

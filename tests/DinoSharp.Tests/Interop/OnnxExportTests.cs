@@ -147,6 +147,25 @@ public sealed class OnnxExportTests(ITestOutputHelper log) : IDisposable
         Assert.True(ReferenceFixtures.MaxAbsDiff(actual, expected) <= Tolerance);
     }
 
+    /// <summary>ONNX's own checker, with strict shape inference, accepts the exported file (Debian's python3-onnx).</summary>
+    [Fact]
+    public void ExportedFilePassesOnnxChecker()
+    {
+        using var vit = TinyVit();
+        string path = Path.Combine(folder, "checked.onnx");
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = 70, Width = 84 });
+        const string script = "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')";
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(path);
+        using var python = System.Diagnostics.Process.Start(start)!;
+        string stdout = python.StandardOutput.ReadToEnd(), stderr = python.StandardError.ReadToEnd();
+        python.WaitForExit();
+        Assert.False(stderr.Contains("No module named 'onnx'"), "The ONNX checker needs Debian's python3-onnx: apt-get install python3-onnx (scripts/ensure-deps.sh does it as root).");
+        Assert.True(python.ExitCode == 0 && stdout.Trim() == "ok", stderr);
+    }
+
     [Fact]
     public void ExternalDataRoundTrips()
     {
