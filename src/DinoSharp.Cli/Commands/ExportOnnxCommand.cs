@@ -28,7 +28,7 @@ public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
         public string Out { get; init; } = "";
 
         [CommandOption("--size <H W>")]
-        [Description("Input height and width (--size 224 224, or one number for a square); default: the model's preprocessing size. 'dynamic' is not supported yet.")]
+        [Description("Input height and width (--size 224 224, or one number for a square), or dynamic (any size, the position-embedding resize inside the graph); default: the model's preprocessing size.")]
         public string? Size { get; init; }
 
         [CommandOption("--outputs <LIST>")]
@@ -68,7 +68,7 @@ public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
         OnnxExporter.Export(resolved.Backbone, s.Out, options);
         if (!s.Quiet)
             Console.WriteLine($"Wrote {s.Out} ({new FileInfo(s.Out).Length / 1e6:F1} MB, {resolved.Source}, " +
-                $"{height ?? resolved.Preprocessing.Size}×{width ?? resolved.Preprocessing.Size} input, opset {s.Opset}).");
+                (dynamic ? "any input size" : $"{height ?? resolved.Preprocessing.Size}×{width ?? resolved.Preprocessing.Size} input") + ").");
         else
             Console.WriteLine(s.Out);
         return CliRunner.Ok;

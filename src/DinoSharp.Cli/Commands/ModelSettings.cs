@@ -58,13 +58,7 @@ public class ModelSettings : CommonSettings
     {
         if (!Device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
             throw new UserErrorException($"--device {Device}: the ONNX backend runs on the CPU; use --backend torch for {Device}.");
-        var embedder = new OnnxBackboneEmbedder(Model, BackboneEmbedder.ParseKind(Features), Threads);
-        if (ImageSize is { } size && (size != embedder.Metadata.Height || size != embedder.Metadata.Width))
-        {
-            embedder.Dispose();
-            throw new UserErrorException($"--image-size {size}: {Model} was exported at {embedder.Metadata.Height}×{embedder.Metadata.Width}; export another size with dino export onnx --size.");
-        }
-        return embedder;
+        return new OnnxBackboneEmbedder(Model, BackboneEmbedder.ParseKind(Features), Threads, imageSize: ImageSize);
     }
 
     public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch

@@ -21,7 +21,8 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
     /// <param name="kind">Cls, AvgPatch or ClsAvgPatch (the graph has no intermediate layers for Last4ClsAvgPatch).</param>
     /// <param name="threads">Intra-op threads; 0: one per core.</param>
     /// <param name="optimizedModelPath">Where ORT writes the graph after its optimisations (null: nowhere).</param>
-    public OnnxBackboneEmbedder(string path, FeatureKind kind = FeatureKind.Cls, int threads = 0, string? optimizedModelPath = null)
+    /// <param name="imageSize">Input side for images (null: the exported preprocessing); a fixed-size graph only takes its own.</param>
+    public OnnxBackboneEmbedder(string path, FeatureKind kind = FeatureKind.Cls, int threads = 0, string? optimizedModelPath = null, int? imageSize = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such ONNX model file.", path);
@@ -48,7 +49,11 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
             };
             if ((Metadata.Outputs & needed) != needed)
                 throw new ArgumentException($"{path}: features '{BackboneEmbedder.KindName(kind)}' need the outputs {OnnxMetadata.FormatOutputs(needed)}, the model has {OnnxMetadata.FormatOutputs(Metadata.Outputs)}.");
-            Identity = new ModelIdentity(Metadata.Source, Metadata.SourceSha256, Metadata.Preprocessing.ToString(), BackboneEmbedder.KindName(kind));
+            Preprocessing = imageSize is { } size && size != Metadata.Preprocessing.Size ? ModelResolver.PreprocessingFor(size) : Metadata.Preprocessing;
+            if (imageSize is not null) CheckImageSize();
+            if (Preprocessing.Size % Metadata.Architecture.PatchSize != 0)
+                throw new ArgumentException($"Image size {Preprocessing.Size} is not a multiple of the patch size {Metadata.Architecture.PatchSize}.");
+            Identity = new ModelIdentity(Metadata.Source, Metadata.SourceSha256, Preprocessing.ToString(), BackboneEmbedder.KindName(kind));
         }
         catch
         {
@@ -60,6 +65,9 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
     public string Path { get; }
     public OnnxMetadata Metadata { get; }
     public FeatureKind Kind { get; }
+
+    /// <summary>How images are prepared: the exported preprocessing, or another size for a dynamic-size graph.</summary>
+    public Preprocessing Preprocessing { get; }
     public ModelIdentity Identity { get; }
 
     /// <summary>ORT's CPU settings for inference: all graph optimisations, one intra-op thread per core, sequential execution.</summary>
@@ -76,14 +84,19 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
         return options;
     }
 
-    /// <summary>The graph's outputs for a preprocessed batch [B, C, H, W] at the exported size.</summary>
+    /// <summary>The graph's outputs for a preprocessed batch [B, C, H, W] at the exported size (any multiple of the patch for a dynamic graph).</summary>
     public OnnxFeatures Run(Tensor pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         var c = Metadata.Architecture;
-        long[] shape = [pixels.shape[0], c.InChans, Metadata.Height, Metadata.Width];
-        if (pixels.dim() != 4 || !pixels.shape.SequenceEqual(shape[1..].Prepend(pixels.shape[0])))
-            throw new ArgumentException($"{Path} takes images [B, {c.InChans}, {Metadata.Height}, {Metadata.Width}], got [{string.Join(", ", pixels.shape)}].");
+        bool ok = pixels.dim() == 4 && pixels.shape[1] == c.InChans && (Metadata.DynamicImageSize
+            ? pixels.shape[2] > 0 && pixels.shape[3] > 0 && pixels.shape[2] % c.PatchSize == 0 && pixels.shape[3] % c.PatchSize == 0
+            : pixels.shape[2] == Metadata.Height && pixels.shape[3] == Metadata.Width);
+        if (!ok)
+            throw new ArgumentException($"{Path} takes images [B, {c.InChans}, " +
+                (Metadata.DynamicImageSize ? $"H, W] (multiples of {c.PatchSize})" : $"{Metadata.Height}, {Metadata.Width}]") +
+                $", got [{string.Join(", ", pixels.shape)}].");
+        long[] shape = pixels.shape;
         float[] data;
         using (var cpu = pixels.detach().to(ScalarType.Float32, CPU).contiguous())
             data = cpu.data<float>().ToArray();
@@ -115,11 +128,19 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
         return nn.functional.normalize(features, dim: 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>A fixed-size graph embeds images only when the preprocessing makes them its size.</summary>
+    void CheckImageSize()
+    {
+        int s = Preprocessing.Size;
+        if (!Metadata.DynamicImageSize && (s != Metadata.Height || s != Metadata.Width))
+            throw new ArgumentException($"{Path} was exported at {Metadata.Height}×{Metadata.Width}, so it cannot embed {s}×{s} images; " +
+                $"export it with --size {s} {s} or --size dynamic.");
+    }
+
     public Tensor Embed(IReadOnlyList<RgbImage> images)
     {
-        var p = Metadata.Preprocessing;
-        if (Metadata.Height != p.Size || Metadata.Width != p.Size)
-            throw new ArgumentException($"{Path} was exported at {Metadata.Height}×{Metadata.Width} but its preprocessing makes {p.Size}×{p.Size} images; export it at --size {p.Size} {p.Size}.");
+        CheckImageSize();
+        var p = Preprocessing;
         var transform = p.ResizeShorter > 0
             ? EvalTransform.ResizeCenterCrop(p.ResizeShorter, p.Size, Metadata.Architecture.PatchSize)
             : EvalTransform.Resize(p.Size, Metadata.Architecture.PatchSize);

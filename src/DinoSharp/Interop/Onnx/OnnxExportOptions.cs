@@ -5,15 +5,16 @@ namespace DinoSharp.Interop.Onnx;
 /// <summary>What <see cref="OnnxExporter"/> writes besides the architecture itself.</summary>
 public sealed record OnnxExportOptions
 {
-    /// <summary>Input height in pixels (a multiple of the patch size); null: the preprocessing size.</summary>
+    /// <summary>Input height in pixels (a multiple of the patch size); null: the preprocessing size (or dynamic).</summary>
     public int? Height { get; init; }
 
-    /// <summary>Input width in pixels (a multiple of the patch size); null: the preprocessing size.</summary>
+    /// <summary>Input width in pixels (a multiple of the patch size); null: the preprocessing size (or dynamic).</summary>
     public int? Width { get; init; }
 
     /// <summary>
-    /// Any input size, with the position-embedding resize inside the graph. Not supported yet: the image size is fixed
-    /// at export time and the resized embedding stored as a constant.
+    /// Any input size (multiples of the patch size), with the position-embedding resize inside the graph as an ONNX
+    /// Resize (opset 18 or later for models with the antialiased resize). False: the size is fixed (Height × Width)
+    /// and the resized embedding stored as a constant, computed by the model's own resize matrices.
     /// </summary>
     public bool DynamicImageSize { get; init; }
 

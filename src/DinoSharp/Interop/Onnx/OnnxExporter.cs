@@ -29,20 +29,20 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
-        var (height, width, outputs) = Validate(model.Config, options);
-        var graph = BuildGraph(model, height, width, outputs, options.OrtAttention);
+        var (height, width, outputs, opset) = Validate(model.Config, options);
+        var graph = BuildGraph(model, height, width, outputs, options.OrtAttention, opset);
 
         var metadata = new OnnxMetadata(model.Config with { DropPathRate = 0 }, options.Preprocessing, options.Source, options.SourceSha256,
             height, width, outputs);
         var onnx = new ModelProto
         {
-            IrVersion = IrVersionFor(options.Opset),
+            IrVersion = IrVersionFor(opset),
             ProducerName = "DinoSharp",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
-            DocString = $"DINOv2 backbone ({model.Config.EmbedDim}-d, depth {model.Config.Depth}, patch {model.Config.PatchSize}) at {height}×{width}.",
+            DocString = $"DINOv2 backbone ({model.Config.EmbedDim}-d, depth {model.Config.Depth}, patch {model.Config.PatchSize}) at {(height is null ? "any image size" : $"{height}×{width}")}.",
             Graph = graph,
         };
-        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         if (options.OrtAttention)
             onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = OnnxGraphBuilder.MicrosoftDomain, Version = 1 });
         foreach (var (key, value) in metadata.ToProperties())
@@ -57,15 +57,16 @@ public static class OnnxExporter
         onnx.WriteTo(stream);
     }
 
-    static (int Height, int Width, OnnxOutputs Outputs) Validate(VisionTransformerConfig config, OnnxExportOptions options)
+    /// <returns>The input size (null: dynamic), the outputs, and the opset to write.</returns>
+    static (int? Height, int? Width, OnnxOutputs Outputs, int Opset) Validate(VisionTransformerConfig config, OnnxExportOptions options)
     {
         static ArgumentException Unsupported(string option, string message) =>
             new($"ONNX export option {option}: {message}", option);
 
-        if (options.DynamicImageSize)
-            throw Unsupported(nameof(options.DynamicImageSize), "dynamic image sizes are not supported; export one file per input size with Height and Width.");
         if (options.Opset < DefaultOpset || options.Opset > MaxOpset)
             throw Unsupported(nameof(options.Opset), $"opset {options.Opset} is not supported; use {DefaultOpset}–{MaxOpset} (LayerNormalization needs 17).");
+        if (options.DynamicImageSize && (options.Height is not null || options.Width is not null))
+            throw Unsupported(options.Height is not null ? nameof(options.Height) : nameof(options.Width), "a fixed size contradicts DynamicImageSize.");
         int height = options.Height ?? options.Preprocessing.Size, width = options.Width ?? options.Preprocessing.Size;
         int p = config.PatchSize;
         if (height <= 0 || height % p != 0)
@@ -77,13 +78,15 @@ public static class OnnxExporter
             throw Unsupported(nameof(options.Outputs), $"'{outputs}': choose one or more of cls, patch, registers.");
         if (outputs.HasFlag(OnnxOutputs.Registers) && config.NumRegisterTokens == 0)
             throw Unsupported(nameof(options.Outputs), "registers requested, but the model has no register tokens.");
-        return (height, width, outputs);
+        // The antialiased resize inside a dynamic graph is Resize's antialias attribute, new in opset 18.
+        int opset = options.DynamicImageSize && config.InterpolateAntialias ? Math.Max(options.Opset, 18) : options.Opset;
+        return options.DynamicImageSize ? (null, null, outputs, opset) : (height, width, outputs, opset);
     }
 
     /// <summary>The IR version that goes with an opset (onnx/helper.py's VERSION_TABLE).</summary>
     static long IrVersionFor(int opset) => opset switch { <= 18 => 8, <= 20 => 9, _ => 10 };
 
-    static GraphProto BuildGraph(DinoVisionTransformer model, int height, int width, OnnxOutputs outputs, bool ortAttention)
+    static GraphProto BuildGraph(DinoVisionTransformer model, int? height, int? width, OnnxOutputs outputs, bool ortAttention, int opset)
     {
         var c = model.Config;
         using var _ = torch.no_grad();
@@ -92,26 +95,28 @@ public static class OnnxExporter
         var g = new OnnxGraphBuilder();
         g.Graph.Name = "dinov2_backbone";
         int d = c.EmbedDim, p = c.PatchSize, r = c.NumRegisterTokens;
-        long n = (long)(height / p) * (width / p);
+        long? n = height is { } hh && width is { } ww ? (long)(hh / p) * (ww / p) : null;
         const string input = "pixel_values";
-        g.Graph.Input.Add(OnnxGraphBuilder.FloatValue(input, [null, c.InChans, height, width], ["batch", "", "", ""]));
+        g.Graph.Input.Add(OnnxGraphBuilder.FloatValue(input, [null, c.InChans, height, width], ["batch", "", "height", "width"]));
 
         // Patch tokens with their position embedding: Conv(kernel = stride = p) → [B, D, h, w] → [B, h·w, D].
-        // The position embedding is resized here, by the model's own bicubic matrices, and stored as a constant.
-        var pos = model.InterpolatePositionEmbedding(height, width);                            // [1, 1 + h·w, D]
         string patches;
         using (g.Scope("patch_embed"))
         {
             var conv = g.Conv(input, g.Initializer("patch_embed.proj.weight", w["patch_embed.proj.weight"]),
                 g.Initializer("patch_embed.proj.bias", w["patch_embed.proj.bias"]), p, p);
             var flat = g.Transpose(g.Reshape(conv, g.Int64s("shape", 0, d, -1)), 0, 2, 1);
-            patches = g.Add(flat, g.Initializer("pos_embed.patches", pos[0, 1..]));
+            // A fixed size gets the position embedding resized now, by the model's own bicubic matrices, as a
+            // constant; a dynamic one resizes the learned grid inside the graph, to the Conv's output grid.
+            var pos = height is { } h && width is { } wd
+                ? g.Initializer("pos_embed.patches", model.InterpolatePositionEmbedding(h, wd)[0, 1..])   // [h·w, D]
+                : ResizedPositionEmbedding(g, c, w["pos_embed"], g.Shape(conv, 2, 4), opset);          // [1, h·w, D]
+            patches = g.Add(flat, pos);
         }
 
-        // [cls + pos₀, registers] is the same for every image: one constant, expanded to the batch.
-        var prefix = r > 0
-            ? torch.cat([w["cls_token"] + pos[.., ..1], w["register_tokens"]], 1)
-            : w["cls_token"] + pos[.., ..1];                                                    // [1, 1 + R, D]
+        // [cls + pos₀, registers] is the same for every image and size: one constant, expanded to the batch.
+        var clsPos = w["cls_token"] + w["pos_embed"][.., ..1];
+        var prefix = r > 0 ? torch.cat([clsPos, w["register_tokens"]], 1) : clsPos;             // [1, 1 + R, D]
         string tokens;
         using (g.Scope("prepare_tokens"))
         {
@@ -133,7 +138,7 @@ public static class OnnxExporter
         {
             if (!outputs.HasFlag(which)) return;
             string name = g.RenameOutput(value, OnnxMetadata.OutputName(which));
-            g.Graph.Output.Add(OnnxGraphBuilder.FloatValue(name, dims, ["batch", "", ""]));
+            g.Graph.Output.Add(OnnxGraphBuilder.FloatValue(name, dims, ["batch", "patches", ""]));
         }
         Output(OnnxOutputs.Cls, g.Gather(normed, g.Int64Scalar("cls_index", 0), 1), [null, d]);
         if (outputs.HasFlag(OnnxOutputs.Registers))
@@ -141,6 +146,34 @@ public static class OnnxExporter
         if (outputs.HasFlag(OnnxOutputs.Patch))
             Output(OnnxOutputs.Patch, g.Slice(normed, g.Int64s("patch_start", 1 + r), g.Int64s("patch_end", long.MaxValue), g.Int64s("patch_axis", 1)), [null, n, d]);
         return g.Graph;
+    }
+
+    /// <summary>
+    /// dinov2's interpolate_pos_encoding as an ONNX Resize of the learned grid [1, D, M, M] to the patch grid
+    /// <paramref name="grid"/> = [h, w] (int64), flattened to [1, h·w, D]. Resize's cubic with half-pixel coordinates is
+    /// F.interpolate's bicubic (align_corners=False): A = −0.75 with border taps clamped, or, antialiased, A = −0.5 with
+    /// taps outside the input dropped and the rest renormalised. With an offset the scale is (h + offset)/M as in
+    /// dinov2, except at the learned grid itself, which dinov2 uses unresized.
+    /// </summary>
+    static string ResizedPositionEmbedding(OnnxGraphBuilder g, VisionTransformerConfig c, Tensor posEmbed, string grid, int opset)
+    {
+        int d = c.EmbedDim, m = c.PositionGrid;
+        using var _ = g.Scope("interpolate_pos_encoding");
+        var learned = g.Initializer("pos_embed.grid", posEmbed[0, 1..].reshape(m, m, d).permute(2, 0, 1).unsqueeze(0));  // [1, D, M, M]
+        string resized;
+        if (c.InterpolateOffset == 0)
+        {
+            var sizes = g.Concat(0, g.Int64s("batch_channels", 1, d), grid);
+            resized = g.Resize(learned, scales: "", sizes: sizes, c.InterpolateAntialias, opset);
+        }
+        else
+        {
+            var scales = g.Div(g.Add(g.Cast(grid, OnnxGraphBuilder.FloatType), g.FloatScalar("offset", (float)c.InterpolateOffset)), g.FloatScalar("grid", m));
+            var native = g.ReduceAll(g.Equal(grid, g.Int64s("learned_grid", m, m)));
+            var hw = g.Where(native, g.Initializer("unit_scales", torch.ones(2)), scales);
+            resized = g.Resize(learned, scales: g.Concat(0, g.Initializer("batch_channel_scales", torch.ones(2)), hw), sizes: "", c.InterpolateAntialias, opset);
+        }
+        return g.Transpose(g.Reshape(resized, g.Int64s("flat", 1, d, -1)), 0, 2, 1);
     }
 
     /// <summary>x + ls1·attn(norm1 x), then + ls2·mlp(norm2 x) (LayerScale folded into the output projections).</summary>

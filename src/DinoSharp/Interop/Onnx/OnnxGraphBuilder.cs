@@ -149,11 +149,45 @@ internal sealed class OnnxGraphBuilder
 
     public const string MicrosoftDomain = "com.microsoft";
 
+    public const int FloatType = (int)TensorProto.Types.DataType.Float;
+
+    public string Cast(string x, int to) => One("Cast", [x], Int("to", to));
+    public string Equal(string a, string b) => One("Equal", [a, b]);
+    public string Where(string condition, string a, string b) => One("Where", [condition, a, b]);
+
+    /// <summary>True when every element of a bool vector is (Cast to int, ReduceMin, Cast back: no ReduceAll in ONNX).</summary>
+    public string ReduceAll(string x) =>
+        Cast(One("ReduceMin", [Cast(x, (int)TensorProto.Types.DataType.Int32)], Int("keepdims", 0)), (int)TensorProto.Types.DataType.Bool);
+
+    /// <summary>
+    /// Bicubic Resize with half-pixel coordinates, by <paramref name="scales"/> or to <paramref name="sizes"/> (the other
+    /// empty). Plain: A = −0.75, taps clamped at the border; antialiased (opset 18): A = −0.5, outside taps excluded.
+    /// </summary>
+    public string Resize(string x, string scales, string sizes, bool antialias, int opset)
+    {
+        var attributes = new List<AttributeProto>
+        {
+            Str("mode", "cubic"),
+            Str("coordinate_transformation_mode", "half_pixel"),
+            Float("cubic_coeff_a", antialias ? -0.5f : -0.75f),
+            Int("exclude_outside", antialias ? 1 : 0),
+        };
+        if (antialias)
+        {
+            if (opset < 18) throw new InvalidOperationException("Antialiased Resize needs opset 18.");
+            attributes.Add(Int("antialias", 1));
+        }
+        return One("Resize", sizes.Length > 0 ? [x, "", "", sizes] : [x, "", scales], [.. attributes]);
+    }
+
     public string[] Split(string x, long axis, string sizes, int outputs) => Node("Split", [x, sizes], outputs, Int("axis", axis));
 
     // ---- attributes ----
 
     static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    static AttributeProto Str(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 

@@ -5,8 +5,11 @@ namespace DinoSharp.Interop.Onnx;
 
 /// <summary>The metadata_props an exported model carries, and their parsing on the way back in.</summary>
 public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preprocessing Preprocessing, string Source, string SourceSha256,
-    int Height, int Width, OnnxOutputs Outputs)
+    int? Height, int? Width, OnnxOutputs Outputs)
 {
+    /// <summary>True when the graph takes any image size (a multiple of the patch size).</summary>
+    public bool DynamicImageSize => Height is null || Width is null;
+
     public const string ArchitectureKey = "dinosharp.architecture";
     public const string PreprocessingKey = "dinosharp.preprocessing";
     public const string SourceKey = "dinosharp.source";
@@ -20,7 +23,7 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
         [PreprocessingKey] = JsonSerializer.Serialize(Preprocessing, ModelCard.Json),
         [SourceKey] = Source,
         [SourceSha256Key] = SourceSha256,
-        [ImageSizeKey] = $"{Height}x{Width}",
+        [ImageSizeKey] = DynamicImageSize ? "dynamic" : $"{Height}x{Width}",
         [OutputsKey] = FormatOutputs(Outputs),
     };
 
@@ -31,11 +34,12 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
             : throw new CheckpointException($"{file}: ONNX model without DinoSharp metadata '{key}' (export it with `dino export onnx`).");
         try
         {
-            var size = Get(ImageSizeKey).Split('x');
+            var sizeText = Get(ImageSizeKey);
+            var size = sizeText == "dynamic" ? null : sizeText.Split('x').Select(int.Parse).ToArray();
             return new OnnxMetadata(
                 JsonSerializer.Deserialize<VisionTransformerConfig>(Get(ArchitectureKey), ModelCard.Json) ?? throw new JsonException("null architecture"),
                 JsonSerializer.Deserialize<Preprocessing>(Get(PreprocessingKey), ModelCard.Json) ?? throw new JsonException("null preprocessing"),
-                Get(SourceKey), Get(SourceSha256Key), int.Parse(size[0]), int.Parse(size[1]), ParseOutputs(Get(OutputsKey)));
+                Get(SourceKey), Get(SourceSha256Key), size?[0], size?[1], ParseOutputs(Get(OutputsKey)));
         }
         catch (Exception e) when (e is JsonException or FormatException or IndexOutOfRangeException or ArgumentException)
         {
