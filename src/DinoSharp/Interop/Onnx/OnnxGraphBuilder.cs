@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -55,11 +54,10 @@ internal sealed class OnnxGraphBuilder
     public string Initializer(string name, Tensor value)
     {
         using var cpu = value.detach().to(ScalarType.Float32, CPU).contiguous();
-        var data = cpu.data<float>().ToArray();
         var tensor = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
         tensor.Dims.AddRange(cpu.shape);
         // raw_data is little-endian IEEE 754 (onnx.proto); so is every platform .NET runs on.
-        tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
+        tensor.RawData = ByteString.CopyFrom(cpu.bytes);
         Graph.Initializer.Add(tensor);
         return tensor.Name;
     }
