@@ -2,6 +2,8 @@
 # As root it installs them; otherwise it prints the command to run and goes on (tests that need them will say so).
 need=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+# The ONNX checker the ONNX export tests run on exported files (Debian's onnx, for /usr/bin/python3).
+/usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || need+=(python3-onnx)
 for extra in ${DINOSHARP_EXTRA_APT:-}; do dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

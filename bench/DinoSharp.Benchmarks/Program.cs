@@ -10,10 +10,13 @@ switch (mode)
     case "step":
         StepBenchmark.Run(args[1..]);
         return 0;
+    case "onnx":
+        OnnxBenchmark.Run(args[1..]);
+        return 0;
     case "data":
         DataBenchmark.Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose …");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds]");
         return 2;
 }

@@ -11,9 +11,21 @@ public static class DinoApp
     {
         ArgumentNullException.ThrowIfNull(args);
         // Spectre.Console.Cli needs long options of two or more letters; `--k` is the documented spelling of `--ks`.
-        var normalized = args.Select(a => a == "--k" ? "--ks" : a.StartsWith("--k=", StringComparison.Ordinal) ? "--ks=" + a[4..] : a).ToArray();
+        // An option takes one value, so the documented `--size H W` becomes `--size H,W`.
+        var normalized = JoinSizePair(args.Select(a => a == "--k" ? "--ks" : a.StartsWith("--k=", StringComparison.Ordinal) ? "--ks=" + a[4..] : a).ToList()).ToArray();
         var app = Create();
         return CliRunner.Run(() => app.Run(normalized), normalized, errors);
+    }
+
+    static List<string> JoinSizePair(List<string> args)
+    {
+        int i = args.IndexOf("--size");
+        if (i >= 0 && i + 2 < args.Count && int.TryParse(args[i + 1], out _) && int.TryParse(args[i + 2], out _))
+        {
+            args[i + 1] = $"{args[i + 1]},{args[i + 2]}";
+            args.RemoveAt(i + 2);
+        }
+        return args;
     }
 
     static CommandApp Create()
@@ -58,6 +70,14 @@ public static class DinoApp
             config.AddCommand<ConvertCommand>("convert")
                 .WithDescription("Convert backbone weights between Meta (.pth / .safetensors) and Hugging Face layouts.")
                 .WithExample("convert", "--in", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--to", "hf", "--out", "hf/dinov2-small");
+            config.AddBranch("export", export =>
+            {
+                export.SetDescription("Export a backbone to another format.");
+                export.AddCommand<ExportOnnxCommand>("onnx")
+                    .WithDescription("Write a backbone as an ONNX graph (fixed input size, dynamic batch) for ONNX Runtime; use it with --backend onnx.")
+                    .WithExample("export", "onnx", "--model", "runs/fmnist", "--out", "fmnist.onnx")
+                    .WithExample("export", "onnx", "--model", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--out", "vits14.onnx", "--size", "224", "224", "--outputs", "cls,patch");
+            });
             config.AddCommand<ReportCommand>("report")
                 .WithDescription("Write a run's HTML report (plots of losses, schedules, kNN over time, collapse signals, confusion matrix, config).")
                 .WithExample("report", "runs/fmnist");

@@ -9,8 +9,12 @@ namespace DinoSharp.Cli.Commands;
 public class ModelSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), raw[[:size]], or random:<arch|config>.")]
+    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), a .onnx file from dino export onnx, raw[[:size]], or random:<arch|config>.")]
     public string Model { get; init; } = "";
+
+    [CommandOption("--backend <BACKEND>")]
+    [Description("torch, onnx (--model is then a file from `dino export onnx`, run by ONNX Runtime on the CPU), or auto (default: onnx for a .onnx model, else torch).")]
+    public string Backend { get; init; } = "auto";
 
     [CommandOption("--arch <NAME>")]
     [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
@@ -39,6 +43,7 @@ public class ModelSettings : CommonSettings
         if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
+        if (UsesOnnx(model)) return OpenOnnx(model, Features ?? defaultFeatures);
         return ModelResolver.Open(model, BackboneEmbedder.ParseKind(Features ?? defaultFeatures), Arch, ImageSize, ParseLayout(Layout),
             TorchSharp.torch.device(Device), rawSize);
     }
@@ -46,6 +51,21 @@ public class ModelSettings : CommonSettings
     /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>
     public static string SourceOf(string model) =>
         File.Exists(model) || Directory.Exists(model) ? Path.GetFullPath(model) : model;
+
+    bool UsesOnnx(string model) => Backend.ToLowerInvariant() switch
+    {
+        "auto" => model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase),
+        "onnx" => true,
+        "torch" => false,
+        _ => throw new UserErrorException($"--backend {Backend}: use torch, onnx or auto."),
+    };
+
+    IImageEmbedder OpenOnnx(string model, string features)
+    {
+        if (!Device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
+            throw new UserErrorException($"--device {Device}: the ONNX backend runs on the CPU; use --backend torch for {Device}.");
+        return new OnnxBackboneEmbedder(model, BackboneEmbedder.ParseKind(features), Threads, imageSize: ImageSize);
+    }
 
     public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch
     {

@@ -23,15 +23,38 @@ public static class ModelResolver
         if (model == "raw") return new RawPixelEmbedder(rawSize);
         if (model.StartsWith("raw:", StringComparison.Ordinal))
             return new RawPixelEmbedder(int.TryParse(model[4..], out var n) ? n : throw new ArgumentException($"--model {model}: expected raw:<size>, e.g. raw:28."));
-        if (model.StartsWith("random:", StringComparison.Ordinal))
-            return Random(model["random:".Length..], kind, imageSize, device);
-
-        var (weights, card, source) = Locate(model, arch, imageSize, ref layout);
-        var extractor = FeatureExtractor.Load(weights, card, layout, device);
-        return new BackboneEmbedder(extractor, kind, source, CheckpointStore.Sha256(weights));
+        var resolved = OpenBackbone(model, arch, imageSize, layout);
+        var extractor = new FeatureExtractor(resolved.Backbone, resolved.Preprocessing, device, ownsBackbone: true);
+        return new BackboneEmbedder(extractor, kind, resolved.Source, resolved.WeightsSha256);
     }
 
-    static IImageEmbedder Random(string what, FeatureKind kind, int? imageSize, Device? device)
+    /// <summary>
+    /// The backbone behind a --model string (<c>random:…</c>, a run folder or a weights file; not <c>raw</c>) on the
+    /// CPU, with its preprocessing, source name and weights hash: what an embedder is built from, for callers that
+    /// need the network itself (ONNX export).
+    /// </summary>
+    public static ResolvedBackbone OpenBackbone(string model, string? arch = null, int? imageSize = null, CheckpointLayout layout = CheckpointLayout.Meta)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model == "raw" || model.StartsWith("raw:", StringComparison.Ordinal))
+            throw new ArgumentException($"--model {model}: raw pixels are not a backbone.");
+        if (model.StartsWith("random:", StringComparison.Ordinal))
+            return Random(model["random:".Length..], imageSize);
+        var (weights, card, source) = Locate(model, arch, imageSize, ref layout);
+        var vit = new DinoVisionTransformer(card.Backbone);
+        try
+        {
+            BackboneCheckpoint.Load(vit, weights, layout);
+        }
+        catch
+        {
+            vit.Dispose();
+            throw;
+        }
+        return new ResolvedBackbone(vit, card.Preprocessing, source, CheckpointStore.Sha256(weights));
+    }
+
+    static ResolvedBackbone Random(string what, int? imageSize)
     {
         VisionTransformerConfig backbone;
         if (File.Exists(what)) backbone = SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
@@ -39,9 +62,7 @@ public static class ModelResolver
         else backbone = VisionTransformerVariants.Get(what);
         int size = imageSize ?? DefaultInputSize(backbone);
         torch.manual_seed(0);
-        var vit = new DinoVisionTransformer(backbone);
-        var extractor = new FeatureExtractor(vit, PreprocessingFor(size), device, ownsBackbone: true);
-        return new BackboneEmbedder(extractor, kind, $"random:{what}", "untrained-seed0");
+        return new ResolvedBackbone(new DinoVisionTransformer(backbone), PreprocessingFor(size), $"random:{what}", "untrained-seed0");
     }
 
     /// <summary>Input size when none is given: 224 for Meta's patch-14 backbones (learned at 518, evaluated at 224), else the learned size.</summary>

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using DinoSharp.Models;
+
+namespace DinoSharp.Interop.Onnx;
+
+/// <summary>The metadata_props an exported model carries, and their parsing on the way back in.</summary>
+public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preprocessing Preprocessing, string Source, string SourceSha256,
+    int? Height, int? Width, OnnxOutputs Outputs)
+{
+    /// <summary>True when the graph takes any image size (a multiple of the patch size).</summary>
+    public bool DynamicImageSize => Height is null || Width is null;
+
+    public const string ArchitectureKey = "dinosharp.architecture";
+    public const string PreprocessingKey = "dinosharp.preprocessing";
+    public const string SourceKey = "dinosharp.source";
+    public const string SourceSha256Key = "dinosharp.source_sha256";
+    public const string ImageSizeKey = "dinosharp.image_size";
+    public const string OutputsKey = "dinosharp.outputs";
+
+    public IReadOnlyDictionary<string, string> ToProperties() => new Dictionary<string, string>
+    {
+        [ArchitectureKey] = JsonSerializer.Serialize(Architecture, ModelCard.Json),
+        [PreprocessingKey] = JsonSerializer.Serialize(Preprocessing, ModelCard.Json),
+        [SourceKey] = Source,
+        [SourceSha256Key] = SourceSha256,
+        [ImageSizeKey] = DynamicImageSize ? "dynamic" : $"{Height}x{Width}",
+        [OutputsKey] = FormatOutputs(Outputs),
+    };
+
+    /// <summary>Reads the metadata back; <paramref name="file"/> names the model in errors.</summary>
+    public static OnnxMetadata Parse(IReadOnlyDictionary<string, string> props, string file)
+    {
+        string Get(string key) => props.TryGetValue(key, out var v) ? v
+            : throw new CheckpointException($"{file}: ONNX model without DinoSharp metadata '{key}' (export it with `dino export onnx`).");
+        try
+        {
+            var sizeText = Get(ImageSizeKey);
+            var size = sizeText == "dynamic" ? null : sizeText.Split('x').Select(int.Parse).ToArray();
+            return new OnnxMetadata(
+                JsonSerializer.Deserialize<VisionTransformerConfig>(Get(ArchitectureKey), ModelCard.Json) ?? throw new JsonException("null architecture"),
+                JsonSerializer.Deserialize<Preprocessing>(Get(PreprocessingKey), ModelCard.Json) ?? throw new JsonException("null preprocessing"),
+                Get(SourceKey), Get(SourceSha256Key), size?[0], size?[1], ParseOutputs(Get(OutputsKey)));
+        }
+        catch (Exception e) when (e is JsonException or FormatException or IndexOutOfRangeException or ArgumentException)
+        {
+            throw new CheckpointException($"{file}: unreadable DinoSharp metadata in the ONNX model ({e.Message}).", e);
+        }
+    }
+
+    public static string FormatOutputs(OnnxOutputs outputs) => string.Join(",",
+        new[] { OnnxOutputs.Cls, OnnxOutputs.Patch, OnnxOutputs.Registers }.Where(o => outputs.HasFlag(o)).Select(OutputName));
+
+    /// <summary>"cls,patch,registers" (any order, any subset) to flags.</summary>
+    public static OnnxOutputs ParseOutputs(string text)
+    {
+        var result = OnnxOutputs.None;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            result |= part.ToLowerInvariant() switch
+            {
+                "cls" => OnnxOutputs.Cls,
+                "patch" => OnnxOutputs.Patch,
+                "registers" or "register" => OnnxOutputs.Registers,
+                _ => throw new ArgumentException($"Unknown ONNX output '{part}'; use cls, patch and/or registers.", "Outputs"),
+            };
+        return result;
+    }
+
+    /// <summary>The graph output name of one output.</summary>
+    public static string OutputName(OnnxOutputs output) => output switch
+    {
+        OnnxOutputs.Cls => "cls",
+        OnnxOutputs.Patch => "patch",
+        OnnxOutputs.Registers => "registers",
+        _ => throw new ArgumentOutOfRangeException(nameof(output), output, "One output at a time."),
+    };
+}

@@ -1,0 +1,294 @@
+using DinoSharp.Interop;
+using DinoSharp.Interop.Onnx;
+using DinoSharp.Models;
+using DinoSharp.Tests.Fixtures;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Tests.Interop;
+
+/// <summary>
+/// Export → ONNX Runtime → the same tokens as our TorchSharp backbone, for every ViT in the fixture manifest (native
+/// size and another, both position-embedding resize modes) and a ViT-S/14; plus the bad-input paths.
+/// </summary>
+public sealed class OnnxExportTests(ITestOutputHelper log) : IDisposable
+{
+    const double Tolerance = 1e-4;
+    readonly string folder = Directory.CreateTempSubdirectory("dinosharp-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>(model, input tensor name, antialiased resize): native size, another size, and the other resize mode.</summary>
+    public static TheoryData<string, string, bool> FixtureCases()
+    {
+        var fx = ReferenceFixtures.Instance;
+        var data = new TheoryData<string, string, bool>();
+        foreach (var (model, config, _) in fx.Models())
+        {
+            if (!FixtureModels.IsVisionTransformer(config)) continue;
+            int native = FixtureModels.BackboneConfig(config).ImgSize;
+            var inputs = fx.Tensors.Values.Where(t => t.Name.StartsWith("input_x", StringComparison.Ordinal) && t.Shape.Length == 4).ToList();
+            var nativeInput = inputs.First(t => t.Shape[2] == native && t.Shape[3] == native);
+            var otherInput = inputs.First(t => t.Shape[2] != native || t.Shape[3] != native);
+            data.Add(model, nativeInput.Name, false);
+            data.Add(model, otherInput.Name, false);
+            data.Add(model, otherInput.Name, true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [Trait("Category", "Parity")]
+    [MemberData(nameof(FixtureCases))]
+    public void FixtureModelMatchesTorch(string model, string input, bool antialias)
+    {
+        var fx = ReferenceFixtures.Instance;
+        var (_, config, files) = fx.Models().Single(m => m.Name == model);
+        var cfg = FixtureModels.BackboneConfig(config);
+        if (antialias) cfg = cfg with { InterpolateAntialias = true, InterpolateOffset = 0.0 };
+        using var vit = new DinoVisionTransformer(cfg);
+        BackboneCheckpoint.Load(vit, fx.PathOf(files[0]), CheckpointLayout.Meta);
+        using var x = fx.Load(input);
+        AssertParity(vit, x);
+    }
+
+    /// <summary>One dynamic-size file per model and resize mode, run at every fixture input size (native and others).</summary>
+    public static TheoryData<string, bool> DynamicCases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var (model, config, _) in ReferenceFixtures.Instance.Models())
+            if (FixtureModels.IsVisionTransformer(config))
+                foreach (bool antialias in new[] { false, true })
+                    data.Add(model, antialias);
+        return data;
+    }
+
+    [Theory]
+    [Trait("Category", "Parity")]
+    [MemberData(nameof(DynamicCases))]
+    public void DynamicSizeFixtureModelMatchesTorchAtEverySize(string model, bool antialias)
+    {
+        var fx = ReferenceFixtures.Instance;
+        var (_, config, files) = fx.Models().Single(m => m.Name == model);
+        var cfg = FixtureModels.BackboneConfig(config);
+        if (antialias) cfg = cfg with { InterpolateAntialias = true, InterpolateOffset = 0.0 };
+        using var vit = new DinoVisionTransformer(cfg);
+        BackboneCheckpoint.Load(vit, fx.PathOf(files[0]), CheckpointLayout.Meta);
+        EmphasizePositionEmbedding(vit);
+        string path = ExportDynamic(vit);
+        using var ort = new OnnxBackboneEmbedder(path);
+        Assert.True(ort.Metadata.DynamicImageSize);
+        var inputs = fx.Tensors.Values.Where(t => t.Name.StartsWith("input_x", StringComparison.Ordinal) && t.Shape.Length == 4).ToList();
+        Assert.Contains(inputs, t => t.Shape[2] == cfg.ImgSize && t.Shape[3] == cfg.ImgSize);
+        foreach (var input in inputs)
+        {
+            using var x = fx.Load(input.Name);
+            AssertSameOutputs(vit, ort, x);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "Parity")]
+    public void DynamicSizeVitSmall14MatchesTorch()
+    {
+        torch.manual_seed(0);
+        using var vit = VisionTransformerVariants.Create("vit_small");
+        EmphasizePositionEmbedding(vit);
+        using var ort = new OnnxBackboneEmbedder(ExportDynamic(vit));
+        using var x = torch.randn(1, 3, 224, 224);
+        AssertSameOutputs(vit, ort, x);
+    }
+
+    /// <summary>
+    /// A unit-variance position embedding (trained ones are far from the 0.02 init), so an error in the in-graph
+    /// resize cannot hide below the tolerance.
+    /// </summary>
+    static void EmphasizePositionEmbedding(DinoVisionTransformer vit)
+    {
+        using var _ = torch.no_grad();
+        var pos = vit.named_parameters().Single(p => p.name == "pos_embed").parameter;
+        using var std = pos.std();
+        pos.div_(std);
+    }
+
+    string ExportDynamic(DinoVisionTransformer vit)
+    {
+        vit.eval();
+        string path = Path.Combine(folder, "dynamic.onnx");
+        var outputs = OnnxOutputs.Cls | OnnxOutputs.Patch | (vit.NumRegisterTokens > 0 ? OnnxOutputs.Registers : OnnxOutputs.None);
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { DynamicImageSize = true, Outputs = outputs });
+        return path;
+    }
+
+    [Theory]
+    [Trait("Category", "Parity")]
+    [InlineData(224, 224, false)]
+    [InlineData(168, 252, true)]
+    public void VitSmall14MatchesTorch(int height, int width, bool ortAttention)
+    {
+        torch.manual_seed(0);
+        using var vit = VisionTransformerVariants.Create("vit_small");
+        // LayerScale starts at 1e-5, which would make every block nearly the identity; 1 makes them all count.
+        using (torch.no_grad())
+            foreach (var (name, p) in vit.named_parameters().Where(p => p.name.EndsWith(".gamma", StringComparison.Ordinal)))
+                p.fill_(1.0);
+        using var x = torch.randn(1, 3, height, width);
+        AssertParity(vit, x, ortAttention);
+    }
+
+    [Fact]
+    [Trait("Category", "Parity")]
+    public void OrtAttentionMatchesTorchWithRegistersAndSwiGLU()
+    {
+        using var vit = TinyVit();
+        using var x = ReferenceFixtures.Instance.Load("input_x70x84");
+        AssertParity(vit, x, ortAttention: true);
+    }
+
+    void AssertParity(DinoVisionTransformer vit, Tensor x, bool ortAttention = false)
+    {
+        vit.eval();
+        string path = Path.Combine(folder, "model.onnx");
+        int height = (int)x.shape[2], width = (int)x.shape[3];
+        var outputs = OnnxOutputs.Cls | OnnxOutputs.Patch | (vit.NumRegisterTokens > 0 ? OnnxOutputs.Registers : OnnxOutputs.None);
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = height, Width = width, Outputs = outputs, OrtAttention = ortAttention });
+        using var ort = new OnnxBackboneEmbedder(path);
+        AssertSameOutputs(vit, ort, x);
+    }
+
+    void AssertSameOutputs(DinoVisionTransformer vit, OnnxBackboneEmbedder ort, Tensor x)
+    {
+        using var expected = WithInference(() => vit.ForwardFeatures(x));
+        using var actual = ort.Run(x);
+        log.WriteLine($"input [{string.Join(", ", x.shape)}]");
+        var errors = new List<string>
+        {
+            Check("cls", actual.ClsToken, expected.ClsToken),
+            Check("patch", actual.PatchTokens, expected.PatchTokens),
+        };
+        if (vit.NumRegisterTokens > 0) errors.Add(Check("registers", actual.RegisterTokens, expected.RegisterTokens));
+        else Assert.Null(actual.RegisterTokens);
+        Assert.True(errors.All(e => e.Length == 0), string.Join("; ", errors.Where(e => e.Length > 0)));
+    }
+
+    string Check(string what, Tensor? actual, Tensor expected)
+    {
+        Assert.NotNull(actual);
+        double err = ReferenceFixtures.MaxAbsDiff(actual, expected);
+        log.WriteLine($"{what}: max abs error {err:E2}");
+        return err <= Tolerance ? "" : $"{what}: max abs error {err:E2}";
+    }
+
+    static T WithInference<T>(Func<T> f)
+    {
+        using var _ = torch.inference_mode();
+        return f();
+    }
+
+    static DinoVisionTransformer TinyVit()
+    {
+        var fx = ReferenceFixtures.Instance;
+        var (_, config, files) = fx.Models().First(m => FixtureModels.IsVisionTransformer(m.Config) && m.Files.Length > 0
+            && FixtureModels.BackboneConfig(m.Config).NumRegisterTokens > 0);
+        var vit = new DinoVisionTransformer(FixtureModels.BackboneConfig(config));
+        BackboneCheckpoint.Load(vit, fx.PathOf(files[0]), CheckpointLayout.Meta);
+        vit.eval();
+        return vit;
+    }
+
+    [Fact]
+    public void EmbedderMatchesTorchEmbeddingsAndCarriesMetadata()
+    {
+        using var vit = TinyVit();
+        string path = Path.Combine(folder, "tiny.onnx");
+        var preprocessing = ModelResolver.PreprocessingFor(56);
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Preprocessing = preprocessing, Source = "tiny", SourceSha256 = "abc123" });
+
+        using var onnx = new OnnxBackboneEmbedder(path, FeatureKind.ClsAvgPatch);
+        Assert.Equal(vit.Config, onnx.Metadata.Architecture);
+        Assert.Equal(preprocessing.ToString(), onnx.Metadata.Preprocessing.ToString());
+        Assert.Equal(OnnxOutputs.Cls | OnnxOutputs.Patch | OnnxOutputs.Registers, onnx.Metadata.Outputs);
+        Assert.Equal(new DinoSharp.Eval.ModelIdentity("tiny", "abc123", preprocessing.ToString(), "cls+avgpatch"), onnx.Identity);
+
+        using var extractor = new FeatureExtractor(vit, preprocessing);
+        torch.manual_seed(1);
+        using var x = torch.randn(3, 3, 56, 56);
+        using var expected = extractor.Embed(x, FeatureKind.ClsAvgPatch);
+        using var actual = onnx.Embed(x);
+        Assert.True(ReferenceFixtures.MaxAbsDiff(actual, expected) <= Tolerance);
+    }
+
+    /// <summary>ONNX's own checker, with strict shape inference, accepts the exported file (Debian's python3-onnx).</summary>
+    [Fact]
+    public void ExportedFilePassesOnnxChecker()
+    {
+        using var vit = TinyVit();
+        string path = Path.Combine(folder, "checked.onnx");
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = 70, Width = 84 });
+        const string script = "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print('ok')";
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(path);
+        using var python = System.Diagnostics.Process.Start(start)!;
+        string stdout = python.StandardOutput.ReadToEnd(), stderr = python.StandardError.ReadToEnd();
+        python.WaitForExit();
+        Assert.False(stderr.Contains("No module named 'onnx'"), "The ONNX checker needs Debian's python3-onnx: apt-get install python3-onnx (scripts/ensure-deps.sh does it as root).");
+        Assert.True(python.ExitCode == 0 && stdout.Trim() == "ok", stderr);
+    }
+
+    [Fact]
+    public void ExternalDataRoundTrips()
+    {
+        using var vit = TinyVit();
+        string path = Path.Combine(folder, "external.onnx");
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = 56, Width = 56, ExternalData = true });
+        Assert.True(File.Exists(path + ".data"));
+        Assert.True(new FileInfo(path).Length < new FileInfo(path + ".data").Length / 4);
+        using var x = torch.randn(1, 3, 56, 56);
+        using var expected = WithInference(() => vit.ForwardFeatures(x));
+        using var ort = new OnnxBackboneEmbedder(path);
+        using var actual = ort.Run(x);
+        Assert.True(ReferenceFixtures.MaxAbsDiff(actual.ClsToken!, expected.ClsToken) <= Tolerance);
+    }
+
+    [Fact]
+    public void TruncatedOrForeignFileIsOneLineErrorNamingIt()
+    {
+        using var vit = TinyVit();
+        string path = Path.Combine(folder, "whole.onnx");
+        OnnxExporter.Export(vit, path, new OnnxExportOptions { Height = 56, Width = 56 });
+        var bytes = File.ReadAllBytes(path);
+        string truncated = Path.Combine(folder, "truncated.onnx");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        string text = Path.Combine(folder, "notes.onnx");
+        File.WriteAllText(text, "this is not a model\n");
+
+        foreach (var bad in new[] { truncated, text })
+        {
+            var e = Assert.Throws<CheckpointException>(() => new OnnxBackboneEmbedder(bad));
+            Assert.Contains(bad, e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+    }
+
+    [Fact]
+    public void UnsupportedOptionsAreNamed()
+    {
+        torch.manual_seed(0);
+        using var vit = VisionTransformerVariants.Create("vit_pico_p4");
+        string path = Path.Combine(folder, "x.onnx");
+        void Fails(string option, OnnxExportOptions options)
+        {
+            var e = Assert.ThrowsAny<ArgumentException>(() => OnnxExporter.Export(vit, path, options));
+            Assert.Equal(option, e.ParamName);
+            Assert.Contains(option, e.Message);
+        }
+        Fails(nameof(OnnxExportOptions.Height), new OnnxExportOptions { DynamicImageSize = true, Height = 32 });
+        Fails(nameof(OnnxExportOptions.Opset), new OnnxExportOptions { Opset = 13 });
+        Fails(nameof(OnnxExportOptions.Height), new OnnxExportOptions { Height = 30, Width = 32 });
+        Fails(nameof(OnnxExportOptions.Outputs), new OnnxExportOptions { Height = 32, Width = 32, Outputs = OnnxOutputs.Registers });
+        Assert.False(File.Exists(path));
+    }
+}
