@@ -13,3 +13,14 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "Missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2
   fi
 fi
+
+# Real photos for the photo tests and demos: python3-skimage's sample images, extracted without installing the package.
+photos=${DINOSHARP_PHOTOS:-/var/cache/dinosharp/photos}
+if [ ! -f "$photos/astronaut.png" ] && [ "$(id -u)" = 0 ]; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -qq python3-skimage >/dev/null 2>&1 && dpkg-deb -x python3-skimage_*.deb x); then
+    mkdir -p "$photos"
+    find "$tmp/x" -path '*skimage/data/*' \( -name '*.png' -o -name '*.jpg' \) -size +20k -exec cp {} "$photos/" \;
+  fi
+  rm -rf "$tmp"
+fi

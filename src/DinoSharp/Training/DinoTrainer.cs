@@ -263,26 +263,8 @@ public sealed class DinoTrainer
     void ValidateBeforeWork()
     {
         TrainingConfigValidator.Validate(config);
-        var t = config.Train;
-        void Require(bool ok, string key, object value, string allowed)
-        {
-            if (!ok) throw new ConfigException($"{key} = {value}: {allowed}.");
-        }
-        Require(t.BatchSize >= 1, "train.batch_size", t.BatchSize, "must be at least 1");
-        Require(t.OfficialEpochLength >= 1, "train.official_epoch_length", t.OfficialEpochLength, "must be at least 1");
-        Require(t.LogEvery >= 1, "train.log_every", t.LogEvery, "must be at least 1");
-        Require(t.CheckpointEvery >= 1, "train.checkpoint_every", t.CheckpointEvery, "must be at least 1");
-        Require(t.KnnEvery >= 0, "train.knn_every", t.KnnEvery, "must be 0 (off) or more");
-        Require(config.Optim.Epochs > 0, "optim.epochs", config.Optim.Epochs, "must be positive");
-        Require(config.Ibot.MaskRatioMinMax is [var lo, var hi] && 0 <= lo && lo <= hi && hi < 1, "ibot.mask_ratio_min_max",
-            $"[{string.Join(", ", config.Ibot.MaskRatioMinMax)}]", "must be [min, max] with 0 ≤ min ≤ max < 1");
-        Require(config.Ibot.MaskSampleProbability is >= 0 and <= 1, "ibot.mask_sample_probability", config.Ibot.MaskSampleProbability, "must be in [0, 1]");
-        Require(config.Teacher.WarmupTeacherTemp > 0 && config.Teacher.TeacherTemp > 0, "teacher.teacher_temp", config.Teacher.TeacherTemp, "temperatures must be positive");
         if (options.MaxSteps is < 1) throw new ConfigException($"--steps {options.MaxSteps}: must be at least 1.");
         if (options.MaxMinutes is <= 0) throw new ConfigException($"--minutes {options.MaxMinutes}: must be positive.");
-        var backbone = SslMetaArch.ResolveBackbone(config);
-        try { config.Crops.Validate(backbone.PatchSize); }
-        catch (ArgumentException e) { throw new ConfigException("crops: " + e.Message); }
     }
 
     /// <summary>Estimates how many steps fit in the remaining budget from two timed steps (their effects are undone).</summary>
