@@ -14,8 +14,10 @@ public sealed class TrainingRunTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     /// <summary>
-    /// The default Fashion-MNIST recipe, made smaller (batch 32, 64 prototypes) so it runs in well under a minute:
-    /// the DINO loss must fall below its start and the teacher must not collapse onto one prototype.
+    /// The default Fashion-MNIST recipe, made smaller (batch 32, 64 prototypes) so it runs in well under a minute.
+    /// The DINO loss itself is a cross-entropy against moving targets (the center adapts, the teacher temperature warms
+    /// up), so what must fall is the part the student controls: DINO loss − teacher entropy ≈ KL(teacher ‖ student),
+    /// and the KoLeo term (features spreading). The teacher must not collapse onto one prototype.
     /// </summary>
     [Fact]
     public void ShortRunOnFashionMnistLowersTheLossWithoutCollapse()
@@ -30,9 +32,11 @@ public sealed class TrainingRunTests : IDisposable
 
         var m = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Where(x => x.Lr > 0 || x.TotalLoss != 0).ToList();
         Assert.Equal(60, m.Count);
-        double first = m.Take(10).Average(x => x.DinoLocalLoss + x.DinoGlobalLoss);
-        double last = m.TakeLast(10).Average(x => x.DinoLocalLoss + x.DinoGlobalLoss);
-        Assert.True(last < first, $"DINO loss did not fall: first 10 steps {first:F4}, last 10 {last:F4}");
+        static double Excess(StepMetrics x) => x.DinoLocalLoss + x.DinoGlobalLoss - x.TeacherEntropy;
+        double first = m.Take(10).Average(Excess), last = m.TakeLast(10).Average(Excess);
+        Assert.True(last < 0.6 * first, $"DINO loss − teacher entropy did not fall: first 10 steps {first:F4}, last 10 {last:F4}");
+        double koleoFirst = m.Take(10).Average(x => x.KoleoLoss), koleoLast = m.TakeLast(10).Average(x => x.KoleoLoss);
+        Assert.True(koleoLast < koleoFirst, $"KoLeo term did not fall: {koleoFirst:F4} → {koleoLast:F4}");
         double lnK = Math.Log(64);
         Assert.All(m.TakeLast(10), x => Assert.True(x.TeacherEntropy > 0.02 * lnK, $"teacher entropy {x.TeacherEntropy:F3} at step {x.Step}"));
         Assert.All(m, x => Assert.True(double.IsFinite(x.TotalLoss)));
