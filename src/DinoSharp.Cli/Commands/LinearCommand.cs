@@ -37,7 +37,13 @@ public sealed class LinearCommand : Command<LinearCommand.Settings>
     {
         if (s.Epochs < 1) throw new UserErrorException($"--epochs {s.Epochs}: must be at least 1.");
         var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
-        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(data.TrainX, data.TrainY, data.TestX, data.TestY, data.ClassNames.Count);
+        // Embeddings arrive L2-normalised (tiny per-dimension scale), for which DINOv2's learning-rate grid is far too
+        // small; standardising each dimension with the training set's statistics puts every model on the grid's scale.
+        using var mean = data.TrainX.mean([0], keepdim: true);
+        using var std = data.TrainX.std([0], keepdim: true).clamp_min(1e-6);
+        using var trainX = (data.TrainX - mean) / std;
+        using var testX = (data.TestX - mean) / std;
+        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(trainX, data.TrainY, testX, data.TestY, data.ClassNames.Count);
         var json = new
         {
             model = data.Model,
