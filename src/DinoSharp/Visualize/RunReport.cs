@@ -106,7 +106,7 @@ public static class RunReport
         for (int i = 0; i < n; i++)
         {
             double rowSum = Math.Max(1, m[i].Sum());
-            for (int j = 0; j < n; j++) data[n - 1 - i, j] = m[i][j] / rowSum;   // first class at the top
+            for (int j = 0; j < n; j++) data[i, j] = m[i][j] / rowSum;   // ScottPlot draws row 0 at the top
         }
         var plt = new Plot();
         var hm = plt.Add.Heatmap(data);
