@@ -9,20 +9,8 @@ namespace DinoSharp.Cli.Commands;
 /// <summary><c>dino export onnx</c>: a backbone as an ONNX graph for ONNX Runtime (or any ONNX consumer).</summary>
 public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
 {
-    public sealed class Settings : CommonSettings
+    public sealed class Settings : WeightsSettings
     {
-        [CommandOption("--model <MODEL>")]
-        [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), or random:<arch|config>.")]
-        public string Model { get; init; } = "";
-
-        [CommandOption("--arch <NAME>")]
-        [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
-        public string? Arch { get; init; }
-
-        [CommandOption("--layout <LAYOUT>")]
-        [Description("Key layout of a weights file: meta (default), hf, teacher, student.")]
-        public string Layout { get; init; } = "meta";
-
         [CommandOption("--out <FILE>")]
         [Description("The .onnx file to write.")]
         public string Out { get; init; } = "";

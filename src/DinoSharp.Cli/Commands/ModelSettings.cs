@@ -5,16 +5,12 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-/// <summary>Options of every command that names a model.</summary>
-public class ModelSettings : CommonSettings
+/// <summary>Options of every command that reads backbone weights: --model, --arch, --layout.</summary>
+public class WeightsSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), a .onnx file from dino export onnx, raw[[:size]], or random:<arch|config>.")]
+    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), random:<arch|config>; for embedding commands also a .onnx file from dino export onnx or raw[[:size]].")]
     public string Model { get; init; } = "";
-
-    [CommandOption("--backend <BACKEND>")]
-    [Description("torch, onnx (--model is then a file from `dino export onnx`, run by ONNX Runtime on the CPU), or auto (default: onnx for a .onnx model, else torch).")]
-    public string Backend { get; init; } = "auto";
 
     [CommandOption("--arch <NAME>")]
     [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
@@ -23,6 +19,14 @@ public class ModelSettings : CommonSettings
     [CommandOption("--layout <LAYOUT>")]
     [Description("Key layout of a weights file: meta (default), hf, teacher, student.")]
     public string Layout { get; init; } = "meta";
+}
+
+/// <summary>Options of every command that embeds images with a model.</summary>
+public class ModelSettings : WeightsSettings
+{
+    [CommandOption("--backend <BACKEND>")]
+    [Description("torch, onnx (--model is then a file from `dino export onnx`, run by ONNX Runtime on the CPU), or auto (default: onnx for a .onnx model, else torch).")]
+    public string Backend { get; init; } = "auto";
 
     [CommandOption("--features <KIND>")]
     [Description("cls (default), avgpatch, cls+avgpatch or last4+avgpatch.")]
