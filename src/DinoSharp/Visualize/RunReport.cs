@@ -69,7 +69,7 @@ public static class RunReport
         plt.Title(title);
         plt.XLabel(xLabel);
         plt.YLabel(yLabel);
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);   // outside the data area: never hides a line
         string path = Path.Combine(dir, file);
         plt.SavePng(path, 900, 450);
         return file;
@@ -93,7 +93,7 @@ public static class RunReport
         plt.Title("kNN top-1 (k = 20) against training time");
         plt.XLabel("training time (minutes)");
         plt.YLabel("top-1 accuracy (%)");
-        plt.ShowLegend(Alignment.LowerRight);
+        plt.ShowLegend(Edge.Bottom);
         plt.SavePng(Path.Combine(dir, "knn.png"), 900, 450);
         return "knn.png";
     }
@@ -119,8 +119,9 @@ public static class RunReport
         plt.Axes.Left.SetTicks(ticks, names.Reverse().ToArray());
         plt.Axes.Bottom.TickLabelStyle.Rotation = 45;
         plt.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plt.Title($"kNN confusion matrix (k = 20)");
-        plt.XLabel("predicted class");
+        plt.Title("kNN confusion matrix (k = 20); columns: predicted class");
+        // Room below for the rotated class names, so they do not run into the axis title.
+        plt.Layout.Fixed(new PixelPadding(110, 130, 120, 40));
         plt.YLabel("true class");
         plt.SavePng(Path.Combine(dir, "confusion.png"), 800, 700);
         return "confusion.png";
