@@ -36,9 +36,7 @@ public sealed class FolderDataset : IImageDataset
         if (relative.All(r => r.Contains(Path.DirectorySeparatorChar)))
         {
             string[] classOf = relative.Select(r => r[..r.IndexOf(Path.DirectorySeparatorChar)]).ToArray();
-            string[] names = classOf.Distinct().Order(StringComparer.Ordinal).ToArray();
-            var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
-            _labels = classOf.Select(c => index[c]).ToArray();
+            (string[] names, _labels) = ClassLabels.FromNames(classOf);
             ClassNames = names;
         }
     }

@@ -53,9 +53,7 @@ public sealed class ListDataset : IImageDataset
             }
             else
             {
-                string[] names = labels.Select(l => l!).Distinct().Order(StringComparer.Ordinal).ToArray();
-                var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
-                _labels = labels.Select(l => index[l!]).ToArray();
+                (string[] names, _labels) = ClassLabels.FromNames(labels.Select(l => l!).ToArray());
                 ClassNames = names;
             }
         }
