@@ -56,6 +56,9 @@ public static class ImageDecoder
         if ((long)width * height > maxPixels || (long)width * height * 4 > Array.MaxLength)
             throw new ImageDecodeException(name, $"{width}×{height} = {(long)width * height:N0} pixels exceeds the limit of {maxPixels:N0} (possible decompression bomb).");
 
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && MinimumJpegBytes(bytes) is long needed && bytes.Length < needed)
+            throw new ImageDecodeException(name, $"the JPEG header declares {width}×{height} pixels, which need at least {needed:N0} bytes of data, but the file has {bytes.Length:N0}: it is truncated or corrupt.");
+
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         byte[] rgba = GC.AllocateUninitializedArray<byte>(checked(width * height * 4));
         SKCodecResult result;
@@ -76,6 +79,51 @@ public static class ImageDecoder
                 : $"decoding failed ({result}).");
 
         return ToOrientedRgb(rgba, width, height, codec.EncodedOrigin);
+    }
+
+    /// <summary>
+    /// The fewest bytes a Huffman-coded JPEG with the frame header found in <paramref name="jpeg"/> can have: every 8×8
+    /// block of every component carries its own DC code, and a Huffman code is at least one bit long. libjpeg decodes a
+    /// file whose data runs out early by filling the missing blocks with grey and reports success, so without this a
+    /// 1 kB file declaring 6000 × 4800 pixels would decode (and allocate) as a grey 86 MB picture. Null when no
+    /// Huffman-coded frame header is found (arithmetic coding has no such bound).
+    /// </summary>
+    static long? MinimumJpegBytes(byte[] jpeg)
+    {
+        for (int i = 2; i + 4 <= jpeg.Length;)
+        {
+            if (jpeg[i] != 0xFF)
+                return null;
+            byte marker = jpeg[i + 1];
+            if (marker == 0xFF) { i++; continue; }
+            if (marker is 0x01 or (>= 0xD0 and <= 0xD8)) { i += 2; continue; }
+            int length = jpeg[i + 2] << 8 | jpeg[i + 3];
+            if (marker is >= 0xC0 and <= 0xC3)   // baseline, extended, progressive, lossless: all Huffman-coded
+            {
+                int at = i + 4;
+                if (at + 6 > jpeg.Length) return null;
+                int height = jpeg[at + 1] << 8 | jpeg[at + 2], width = jpeg[at + 3] << 8 | jpeg[at + 4], components = jpeg[at + 5];
+                if (at + 6 + 3 * components > jpeg.Length || components == 0) return null;
+                int hMax = 1, vMax = 1;
+                for (int c = 0; c < components; c++)
+                {
+                    hMax = Math.Max(hMax, jpeg[at + 7 + 3 * c] >> 4);
+                    vMax = Math.Max(vMax, jpeg[at + 7 + 3 * c] & 15);
+                }
+                long blocks = 0;
+                for (int c = 0; c < components; c++)
+                {
+                    int h = Math.Max(1, jpeg[at + 7 + 3 * c] >> 4), v = Math.Max(1, jpeg[at + 7 + 3 * c] & 15);
+                    long cw = ((long)width * h + hMax - 1) / hMax, ch = ((long)height * v + vMax - 1) / vMax;
+                    blocks += (cw + 7) / 8 * ((ch + 7) / 8);
+                }
+                return blocks / 8;
+            }
+            if (marker is >= 0xC5 and <= 0xCF and not 0xC8 and not 0xCC || marker == 0xDA)
+                return null;   // hierarchical or arithmetic frame, or scan data before any frame header
+            i += 2 + length;
+        }
+        return null;
     }
 
     /// <summary>Drops alpha and applies the EXIF orientation: output pixel (x, y) is read from source (sx, sy).</summary>

@@ -141,6 +141,21 @@ public sealed class SafeLoadingReliabilityTests : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
     }
 
+    [Fact]
+    public void ASmallJpegDeclaringAPictureBelowTheBombLimitIsRefusedBeforeDecoding()
+    {
+        // A 40×30 JPEG whose frame header then claims 6000 × 4800 (28.8 Mpx: allowed, but its ~1 kB cannot hold it).
+        var jpeg = TestImages.Encode(TestImages.Pattern(40, 30), SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        int sof = Enumerable.Range(0, jpeg.Length - 1).First(i => jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 5), 4800);
+        BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(sof + 7), 6000);
+        var (error, allocated) = Measure(() => ImageDecoder.Decode(jpeg, "claims-6000x4800.jpg"));
+        Assert.IsType<ImageDecodeException>(error);
+        Assert.Contains("truncated", error!.Message);
+        // libjpeg alone would fill the missing blocks with grey and succeed, allocating 115 MB of RGBA.
+        Assert.True(allocated < 1 << 20, $"{allocated:N0} bytes allocated");
+    }
+
     static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint c = 0xFFFFFFFF;
