@@ -13,10 +13,13 @@ switch (mode)
     case "onnx":
         OnnxBenchmark.Run(args[1..]);
         return 0;
+    case "ops":
+        OpsBenchmark.Run(args[1..]);
+        return 0;
     case "data":
         DataBenchmark.Run(args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds]");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds] | ops [arch] [batch] [size]");
         return 2;
 }

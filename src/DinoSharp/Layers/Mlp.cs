@@ -20,6 +20,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var hidden = fc1.forward(x);
+        // Without autograd the activation can overwrite its input: one [B, N, 4D] buffer fewer per block.
+        if (!torch.is_grad_enabled())
+            return fc2.forward(hidden.gelu_());
         using var activated = nn.functional.gelu(hidden);
         return fc2.forward(activated);
     }

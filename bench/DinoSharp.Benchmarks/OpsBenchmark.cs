@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using DinoSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Benchmarks;
+
+/// <summary>
+/// Where the non-matmul time of backbone inference goes: the whole forward against its parts at the same shapes
+/// (patch embedding as a convolution and as reshape + matmul, fused against plain attention, GELU, LayerNorm),
+/// interleaved rounds in one process, median milliseconds per batch.
+/// </summary>
+public static class OpsBenchmark
+{
+    public static void Run(string[] args)
+    {
+        string arch = args.Length > 0 ? args[0] : "vit_small";
+        int batch = args.Length > 1 ? int.Parse(args[1]) : 8, size = args.Length > 2 ? int.Parse(args[2]) : 224;
+        torch.manual_seed(0);
+        using var model = VisionTransformerVariants.Create(arch);
+        model.eval();
+        var c = VisionTransformerVariants.Get(arch);
+        long d = c.EmbedDim, p = c.PatchSize, grid = size / p, n = grid * grid + 1 + c.NumRegisterTokens, heads = c.NumHeads;
+        using var guard = torch.inference_mode();
+        var x = torch.randn(batch, 3, size, size);
+        var conv = nn.Conv2d(3, d, p, stride: p);
+        var w = conv.weight!.reshape(d, -1).t().contiguous();
+        var tokens = torch.randn(batch, n, d);
+        var hidden = torch.randn(batch, n, 4 * d);
+        var q = torch.randn(batch, heads, n, d / heads); var k = torch.randn(batch, heads, n, d / heads); var v = torch.randn(batch, heads, n, d / heads);
+        var ln = nn.LayerNorm(d);
+        var gamma = torch.full(d, 1e-5);
+        var cases = new (string Name, Func<Tensor> Run, int PerForward)[]
+        {
+            ("whole forward", () => model.ForwardFeatures(x).ClsToken, 1),
+            ("patch embed: conv", () => conv.forward(x), 1),
+            ("patch embed: reshape + matmul", () => x.reshape(batch, 3, grid, p, grid, p).permute(0, 2, 4, 1, 3, 5).reshape(batch * grid * grid, -1).matmul(w), 1),
+            ("attention: fused sdpa", () => nn.functional.scaled_dot_product_attention(q, k, v), c.Depth),
+            ("attention: matmul + softmax", () => torch.matmul(torch.matmul(q * (1.0 / Math.Sqrt(d / heads)), k.transpose(-2, -1)).softmax(-1), v), c.Depth),
+            ("layernorm", () => ln.forward(tokens), 2 * c.Depth + 1),
+            ("layerscale + residual: mul, add", () => tokens + tokens * gamma, 2 * c.Depth),
+            ("layerscale + residual: addcmul", () => torch.addcmul(tokens, tokens, gamma, 1), 2 * c.Depth),
+            ("gelu out of place", () => nn.functional.gelu(hidden), c.Depth),
+            ("gelu in place", () => hidden.gelu_(), c.Depth),
+        };
+        var times = cases.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < 7; round++)
+        {
+            for (int i = 0; i < cases.Length; i++)
+            {
+                using (var warm = cases[i].Run()) { }
+                var clock = Stopwatch.StartNew();
+                int reps = 0;
+                do { using var r = cases[i].Run(); reps++; } while (clock.Elapsed.TotalSeconds < 0.3);
+                times[i].Add(clock.Elapsed.TotalMilliseconds / reps);
+            }
+        }
+        double whole = Median(times[0]);
+        Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens; median of 7 interleaved rounds");
+        for (int i = 0; i < cases.Length; i++)
+        {
+            double ms = Median(times[i]), perForward = ms * cases[i].PerForward;
+            Console.WriteLine($"{cases[i].Name,-32} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1} of the forward)");
+        }
+    }
+
+    static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+}
