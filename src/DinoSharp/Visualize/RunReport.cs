@@ -9,6 +9,11 @@ using ScottPlot;
 namespace DinoSharp.Visualize;
 
 /// <summary>An evaluation result file written by `dino knn` / `dino linear --json` (only the fields the report reads).</summary>
+/// <param name="File">The JSON file name (e.g. knn_trained.json), which the report uses to tell runs and baselines apart.</param>
+/// <param name="Model">The model string the evaluation ran on.</param>
+/// <param name="Top1">Top-1 accuracy in [0, 1] per k ("10", "20", …), or under "probe" for a linear probe.</param>
+/// <param name="ConfusionMatrix">[C][C] counts, row = true class, column = predicted class, when the file has one.</param>
+/// <param name="Classes">Class names in label order (empty when the file names none).</param>
 public sealed record EvaluationSummary(string File, string Model, IReadOnlyDictionary<string, double> Top1, long[][]? ConfusionMatrix, IReadOnlyList<string> Classes);
 
 /// <summary>
@@ -17,6 +22,11 @@ public sealed record EvaluationSummary(string File, string Model, IReadOnlyDicti
 /// </summary>
 public static class RunReport
 {
+    /// <summary>Writes the report of <paramref name="runDir"/>: PNG plots into <c>&lt;run&gt;/report/</c> and one self-contained HTML page.</summary>
+    /// <param name="runDir">A run folder made by <c>dino train</c>; evaluation JSON files (<c>dino knn</c>/<c>dino linear --json</c>) are read from its eval/ folder, and search.png, pca.png and attention.png from report/ are embedded when present.</param>
+    /// <param name="outFile">The HTML file; null: <c>&lt;run&gt;/report.html</c>.</param>
+    /// <returns>The path of the HTML file written.</returns>
+    /// <exception cref="FileNotFoundException">The folder has no metrics.jsonl.</exception>
     public static string Write(string runDir, string? outFile = null)
     {
         string metricsPath = Path.Combine(runDir, "metrics.jsonl");
@@ -127,6 +137,7 @@ public static class RunReport
         return "confusion.png";
     }
 
+    /// <summary>The evaluation JSON files of <paramref name="dir"/> in ordinal file-name order (none when the folder does not exist). kNN files give top-1 per k; linear-probe files give one "probe" entry.</summary>
     public static IReadOnlyList<EvaluationSummary> ReadEvaluations(string dir)
     {
         if (!Directory.Exists(dir)) return [];
