@@ -19,7 +19,7 @@ public sealed class IdxDataset : IImageDataset
     readonly byte[] _pixels;
     readonly byte[]? _labels;
 
-    /// <summary>Reads the whole image file (and label file) into memory, validating both headers first.</summary>
+    /// <summary>Reads the whole image file (and label file) into memory, validating each header before allocating its payload.</summary>
     /// <param name="imagesPath">A rank-3 unsigned-byte IDX file [count, height, width], gzip or plain.</param>
     /// <param name="labelsPath">A rank-1 unsigned-byte IDX file with one label per image, or null for an unlabelled dataset.</param>
     /// <param name="classNames">Names indexed by label; every label must have one.</param>

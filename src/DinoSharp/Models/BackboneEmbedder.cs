@@ -19,7 +19,7 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
     /// <summary>Architecture name, weights hash, preprocessing and <see cref="KindName"/> of <see cref="Kind"/>.</summary>
     public ModelIdentity Identity { get; } = new(architecture, weightsSha256, extractor.Preprocessing.ToString(), KindName(kind));
 
-    /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch.</summary>
+    /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)
     {
         using var e = Extractor.Embed(images, Kind);

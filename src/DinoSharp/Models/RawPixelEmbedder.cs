@@ -9,13 +9,12 @@ namespace DinoSharp.Models;
 /// The raw-pixel baseline: each image resized to size×size, its [0, 1] RGB values flattened and L2-normalised
 /// (cosine similarity on pixels, the usual "kNN on raw pixels" line).
 /// </summary>
-/// <param name="size">Side N the images are resized to; the embedding has 3·N² values.</param>
+/// <param name="size">Side N the images are resized to, &gt; 0 (<see cref="ArgumentOutOfRangeException"/> otherwise); the embedding has 3·N² values.</param>
 public sealed class RawPixelEmbedder(int size) : IImageEmbedder
 {
     readonly EvalTransform transform = EvalTransform.Resize(size);
 
     /// <summary>Side N in pixels of the resized image.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Thrown on construction when the size is not positive.</exception>
     public int Size { get; } = size > 0 ? size : throw new ArgumentOutOfRangeException(nameof(size), size, "Raw-pixel size must be positive.");
 
     /// <summary>"raw" with the size: stores of raw pixels only mix with the same size.</summary>
