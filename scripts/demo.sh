@@ -36,3 +36,4 @@ echo "Evaluating the trained teacher and the baselines on the full test split...
 "$dino" linear --model "$out" --features cls+avgpatch "${common[@]}" --json "$eval_dir/linear_trained.json" --quiet
 "$dino" linear --model raw "${common[@]}" --json "$eval_dir/linear_raw.json" --quiet
 "$dino" report "$out"
+echo "To check the page in headless Chromium (images, overflow) and get a screenshot: bash scripts/check-report.sh $out/report.html"

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 namespace DinoSharp.Cli;
 
 /// <summary>Exit codes and error reporting: 0 ok, 1 user error (one line, no stack trace), 2 internal error.</summary>
-public static class CliRunner
+internal static class CliRunner
 {
     public const int Ok = 0, UserError = 1, InternalError = 2;
 
@@ -42,10 +42,10 @@ public static class CliRunner
 }
 
 /// <summary>A mistake in what the user asked for; printed as one line, exit code 1.</summary>
-public sealed class UserErrorException(string message) : Exception(message);
+internal sealed class UserErrorException(string message) : Exception(message);
 
 /// <summary>Options every command has.</summary>
-public class CommonSettings : CommandSettings
+internal class CommonSettings : CommandSettings
 {
     [CommandOption("--verbose")]
     [System.ComponentModel.Description("Print stack traces with errors.")]

@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace DinoSharp.Cli;
 
 /// <summary>Training progress as a Spectre progress bar (interactive terminal) or plain log lines (anything else).</summary>
-public sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet) : ITrainingProgress
+internal sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet) : ITrainingProgress
 {
     public void Started(long startStep, long totalSteps)
     {

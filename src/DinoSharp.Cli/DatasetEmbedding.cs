@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace DinoSharp.Cli;
 
 /// <summary>Embeds a dataset in batches with a progress bar (or plain lines), skipping images that cannot be decoded.</summary>
-public static class DatasetEmbedding
+internal static class DatasetEmbedding
 {
     public sealed record Result(Tensor Embeddings, long[] Labels, List<string> Paths, List<(int W, int H)> Sizes, List<string> Skipped);
 

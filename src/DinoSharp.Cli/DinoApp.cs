@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 namespace DinoSharp.Cli;
 
 /// <summary>The `dino` command line: every verb with its description and examples.</summary>
-public static class DinoApp
+internal static class DinoApp
 {
     /// <summary>Runs `dino` with <paramref name="args"/>; errors go to <paramref name="errors"/> (default stderr). Returns the exit code.</summary>
     public static int Run(string[] args, TextWriter? errors = null)

@@ -8,7 +8,7 @@ namespace DinoSharp.Cli;
 /// Writes a command's outputs only once all of them are computed, each through a temporary file renamed into place, so
 /// a failure leaves either the old file or the new one and never half of one.
 /// </summary>
-public sealed class OutputFiles
+internal sealed class OutputFiles
 {
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
     readonly List<(string Path, Action<string> Write)> pending = [];

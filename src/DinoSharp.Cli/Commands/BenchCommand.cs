@@ -10,7 +10,7 @@ using TorchSharp;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class BenchCommand : Command<BenchCommand.Settings>
+internal sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

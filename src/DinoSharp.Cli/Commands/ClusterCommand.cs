@@ -9,7 +9,7 @@ using TorchSharp;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class ClusterCommand : Command<ClusterCommand.Settings>
+internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class ConvertCommand : Command<ConvertCommand.Settings>
+internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

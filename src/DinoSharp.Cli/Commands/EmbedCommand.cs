@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class EmbedCommand : Command<EmbedCommand.Settings>
+internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 namespace DinoSharp.Cli.Commands;
 
 /// <summary><c>dino export onnx</c>: a backbone as an ONNX graph for ONNX Runtime (or any ONNX consumer).</summary>
-public sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
+internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
 {
     public sealed class Settings : WeightsSettings
     {

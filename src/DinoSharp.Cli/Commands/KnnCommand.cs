@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class KnnCommand : Command<KnnCommand.Settings>
+internal sealed class KnnCommand : Command<KnnCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace DinoSharp.Cli.Commands;
 
 /// <summary>Train and test features with labels, from datasets (embedded with --model) or from embedding stores.</summary>
-public sealed record LabelledFeatures(string Model, Tensor TrainX, Tensor TrainY, Tensor TestX, Tensor TestY, IReadOnlyList<string> ClassNames)
+internal sealed record LabelledFeatures(string Model, Tensor TrainX, Tensor TrainY, Tensor TestX, Tensor TestY, IReadOnlyList<string> ClassNames)
 {
     public static LabelledFeatures Load(ModelSettings s, string train, string test, int? limitTrain, int? limitTest)
     {

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class LinearCommand : Command<LinearCommand.Settings>
+internal sealed class LinearCommand : Command<LinearCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {

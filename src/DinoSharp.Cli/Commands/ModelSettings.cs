@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 namespace DinoSharp.Cli.Commands;
 
 /// <summary>Options of every command that reads backbone weights: --model, --arch, --layout.</summary>
-public class WeightsSettings : CommonSettings
+internal class WeightsSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
     [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), random:<arch|config>; for embedding commands also a .onnx file from dino export onnx or raw[[:size]].")]
@@ -22,7 +22,7 @@ public class WeightsSettings : CommonSettings
 }
 
 /// <summary>Options of every command that embeds images with a model.</summary>
-public class ModelSettings : WeightsSettings
+internal class ModelSettings : WeightsSettings
 {
     [CommandOption("--backend <BACKEND>")]
     [Description("torch, onnx (--model is then a file from `dino export onnx`, run by ONNX Runtime on the CPU), or auto (default: onnx for a .onnx model, else torch).")]

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class ReportCommand : Command<ReportCommand.Settings>
+internal sealed class ReportCommand : Command<ReportCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class SearchCommand : Command<SearchCommand.Settings>
+internal sealed class SearchCommand : Command<SearchCommand.Settings>
 {
     /// <summary>Queries printed as tables and drawn as sheets at most (the JSON holds all).</summary>
     const int MaxShownQueries = 10;

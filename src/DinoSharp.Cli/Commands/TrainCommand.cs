@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class TrainCommand : Command<TrainCommand.Settings>
+internal sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

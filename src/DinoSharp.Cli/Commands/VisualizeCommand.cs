@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Cli.Commands;
 
-public sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
+internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
 {
     /// <summary>Images per forward (attention weights are [B, heads, T, T]: 25 MB per image for ViT-S/14 at 448 px).</summary>
     const int Batch = 4;

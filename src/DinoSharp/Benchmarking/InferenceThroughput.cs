@@ -13,6 +13,7 @@ namespace DinoSharp.Benchmarking;
 /// <param name="FlopsPerImage">Forward FLOPs per image (<see cref="VisionTransformerFlops"/>).</param>
 public sealed record InferenceMeasurement(string Name, int ImageSize, int BatchSize, double ImagesPerSecond, ViTFlops FlopsPerImage)
 {
+    /// <summary>Sustained forward rate in GFLOP/s: <see cref="ImagesPerSecond"/> × <see cref="ViTFlops.Total"/> / 10⁹.</summary>
     public double GflopsPerSecond => ImagesPerSecond * FlopsPerImage.Total / 1e9;
 }
 

@@ -5,8 +5,13 @@ using static TorchSharp.torch;
 namespace DinoSharp.Benchmarking;
 
 /// <summary>One measured matrix product [M, K] × [K, N] and its sustained rate.</summary>
+/// <param name="M">Rows of the left operand.</param>
+/// <param name="K">Inner dimension.</param>
+/// <param name="N">Columns of the right operand.</param>
+/// <param name="GflopsPerSecond">Sustained rate, 2·M·K·N FLOPs per product.</param>
 public sealed record MatmulMeasurement(long M, long K, long N, double GflopsPerSecond)
 {
+    /// <summary>The shape as "M×K×N", e.g. "1576×384×1536".</summary>
     public override string ToString() => $"{M}×{K}×{N}";
 }
 

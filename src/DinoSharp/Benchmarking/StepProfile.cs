@@ -14,6 +14,8 @@ namespace DinoSharp.Benchmarking;
 public sealed record StepProfile(int Steps, int BatchSize, double DataWait, double Teacher, double StudentForward, double Backward,
     double Optimizer, double Ema, double WallSecondsPerStep, double FlopsPerStep)
 {
+    /// <summary>Training throughput: <see cref="BatchSize"/> / <see cref="WallSecondsPerStep"/>.</summary>
     public double ImagesPerSecond => BatchSize / WallSecondsPerStep;
+    /// <summary>Achieved rate in GFLOP/s: <see cref="FlopsPerStep"/> / <see cref="WallSecondsPerStep"/> / 10⁹.</summary>
     public double GflopsPerSecond => FlopsPerStep / WallSecondsPerStep / 1e9;
 }

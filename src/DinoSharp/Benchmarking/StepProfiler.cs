@@ -20,6 +20,7 @@ public sealed class StepProfiler : IDisposable
     readonly MultiCropDataLoader loader;
     readonly double teacherTemp, momentum;
 
+    /// <summary>Builds the student–teacher model, its AdamW over the trainer's parameter groups and the real data loader for <paramref name="config"/> (seeded with train.seed).</summary>
     /// <param name="config">The training config (its dataset is opened for the loader).</param>
     /// <param name="workers">Loader threads; null = the trainer's default (train.num_workers, or half the cores).</param>
     public StepProfiler(DinoTrainingConfig config, int? workers = null)
@@ -43,9 +44,13 @@ public sealed class StepProfiler : IDisposable
         momentum = config.Teacher.MomentumTeacher;
     }
 
+    /// <summary>The training config the model, optimiser and loader were built from.</summary>
     public DinoTrainingConfig Config { get; }
+    /// <summary>The student–teacher model being stepped (owned by the profiler; disposed with it).</summary>
     public SslMetaArch Arch => arch;
+    /// <summary>The multi-threaded loader end-to-end steps take their batches from.</summary>
     public MultiCropDataLoader Loader => loader;
+    /// <summary>Number of loader threads actually used.</summary>
     public int Workers { get; }
 
     /// <summary>Steps on one batch built up front (no data loading in the loop).</summary>
@@ -151,6 +156,7 @@ public sealed class StepProfiler : IDisposable
         timer.EndStep();
     }
 
+    /// <summary>Frees the optimiser state and the model's tensors.</summary>
     public void Dispose()
     {
         optimizer.Dispose();

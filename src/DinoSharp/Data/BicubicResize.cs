@@ -10,6 +10,15 @@ namespace DinoSharp.Data;
 /// </summary>
 public static class BicubicResize
 {
+    /// <summary>Resamples the <paramref name="box"/> region of <paramref name="image"/> to <paramref name="outWidth"/>×<paramref name="outHeight"/> and writes it planar into <paramref name="destination"/>.</summary>
+    /// <param name="image">The source image.</param>
+    /// <param name="box">The crop, in source pixels; must lie inside the image.</param>
+    /// <param name="outWidth">Output width in pixels.</param>
+    /// <param name="outHeight">Output height in pixels.</param>
+    /// <param name="flipHorizontal">Mirror the output left–right (RandomHorizontalFlip applied after the resize).</param>
+    /// <param name="destination">At least 3·outWidth·outHeight floats; receives [3, outHeight, outWidth] in [0, 1], not normalised.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The box is empty or reaches outside the image.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
     public static void ResizeToChw(RgbImage image, CropBox box, int outWidth, int outHeight, bool flipHorizontal, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -6,6 +6,8 @@ namespace DinoSharp.Data;
 /// </summary>
 public sealed class ColorJitter
 {
+    /// <summary>Jitter strengths as torchvision's ColorJitter(brightness, contrast, saturation, hue); 0 turns an operation into the identity.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A strength is negative, or <paramref name="hue"/> is outside [0, 0.5].</exception>
     public ColorJitter(double brightness, double contrast, double saturation, double hue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(brightness);
@@ -18,11 +20,19 @@ public sealed class ColorJitter
         Hue = hue;
     }
 
+    /// <summary>Brightness factor drawn from U(max(0, 1 − s), 1 + s) with s this value (≥ 0).</summary>
     public double Brightness { get; }
+    /// <summary>Contrast factor range, as <see cref="Brightness"/> (≥ 0).</summary>
     public double Contrast { get; }
+    /// <summary>Saturation factor range, as <see cref="Brightness"/> (≥ 0).</summary>
     public double Saturation { get; }
+    /// <summary>Hue shift drawn from U(−h, h) in fractions of a full turn, h in [0, 0.5].</summary>
     public double Hue { get; }
 
+    /// <summary>Draws the four factors and an order, then applies them in place. Consumes a fixed number of draws from <paramref name="rng"/>.</summary>
+    /// <param name="chw">A 3-channel float CHW image in [0, 1] (the first 3·<paramref name="plane"/> floats are used).</param>
+    /// <param name="plane">Pixels per channel, H·W.</param>
+    /// <param name="rng">The image's random stream.</param>
     public void Apply(Span<float> chw, int plane, Random rng)
     {
         ArgumentNullException.ThrowIfNull(rng);

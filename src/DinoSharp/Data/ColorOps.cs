@@ -12,6 +12,7 @@ public static class ColorOps
     /// <summary>ImageNet channel statistics used by every DINOv2 model.</summary>
     public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
 
+    /// <summary>ImageNet per-channel standard deviations (R, G, B) used with <see cref="ImageNetMean"/> for normalisation.</summary>
     public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
 
     /// <summary>Blend with black: x·f.</summary>

@@ -25,16 +25,22 @@ public sealed record CropConfig
     /// <summary>Aspect-ratio (w/h) range of RandomResizedCrop, sampled log-uniformly (torchvision default).</summary>
     public ScaleRange CropAspectRatio { get; init; } = new(3.0 / 4.0, 4.0 / 3.0);
 
+    /// <summary>Probability of a horizontal flip of each crop (RandomHorizontalFlip p=0.5).</summary>
     public double FlipProbability { get; init; } = 0.5;
 
     /// <summary>Probability that ColorJitter is applied at all (RandomApply p=0.8).</summary>
     public double ColorJitterProbability { get; init; } = 0.8;
 
+    /// <summary>ColorJitter brightness strength: factor ~ U(max(0, 1 − b), 1 + b).</summary>
     public double Brightness { get; init; } = 0.4;
+    /// <summary>ColorJitter contrast strength, as <see cref="Brightness"/>.</summary>
     public double Contrast { get; init; } = 0.4;
+    /// <summary>ColorJitter saturation strength, as <see cref="Brightness"/>.</summary>
     public double Saturation { get; init; } = 0.2;
+    /// <summary>ColorJitter hue strength: shift ~ U(−h, h) of a full turn, h in [0, 0.5].</summary>
     public double Hue { get; init; } = 0.1;
 
+    /// <summary>Probability of converting a crop to grey (RandomGrayscale p=0.2), after colour jitter.</summary>
     public double GrayscaleProbability { get; init; } = 0.2;
 
     /// <summary>
@@ -54,6 +60,7 @@ public sealed record CropConfig
     /// <summary>Gaussian blur sigma is drawn uniformly from [BlurSigmaMin, BlurSigmaMax].</summary>
     public double BlurSigmaMin { get; init; } = 0.1;
 
+    /// <summary>Upper end of the Gaussian blur sigma range, in pixels of the output crop (see <see cref="BlurSigmaMin"/>).</summary>
     public double BlurSigmaMax { get; init; } = 2.0;
 
     /// <summary>Blur kernel side: dinov2 uses torchvision's GaussianBlur(kernel_size=9). 0 means 2·ceil(3σ)+1.</summary>

@@ -9,6 +9,7 @@ public sealed class DataRandom : Random
 {
     ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>A generator whose whole sequence is fixed by <paramref name="seed"/> (expanded through SplitMix64).</summary>
     public DataRandom(ulong seed) : base(0)
     {
         ulong x = seed;
@@ -21,8 +22,10 @@ public sealed class DataRandom : Random
     /// <summary>Mixes several values into one well-distributed 64-bit seed (order matters).</summary>
     public static ulong Mix(ulong a, ulong b) => Finalize(a * 0x9E3779B97F4A7C15UL ^ Finalize(b + 0x632BE59BD9B4E019UL));
 
+    /// <summary>Mixes three values (see <see cref="Mix(ulong, ulong)"/>).</summary>
     public static ulong Mix(ulong a, ulong b, ulong c) => Mix(Mix(a, b), c);
 
+    /// <summary>Mixes four values (see <see cref="Mix(ulong, ulong)"/>).</summary>
     public static ulong Mix(ulong a, ulong b, ulong c, ulong d) => Mix(Mix(Mix(a, b), c), d);
 
     static ulong Finalize(ulong z)
@@ -38,6 +41,7 @@ public sealed class DataRandom : Random
         return Finalize(x);
     }
 
+    /// <summary>The next raw 64 random bits (one xoshiro256** step); every other draw is built from it.</summary>
     public ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
@@ -54,8 +58,10 @@ public sealed class DataRandom : Random
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>Uniform in [0, 1) with 24 random bits.</summary>
     public override float NextSingle() => (NextUInt64() >> 40) * (1.0f / (1U << 24));
 
+    /// <summary>Same as <see cref="NextDouble"/>, so <see cref="Random"/>'s inherited members use this generator.</summary>
     protected override double Sample() => NextDouble();
 
     /// <summary>Uniform in [a, b) (or (b, a] when b &lt; a, like Python's random.uniform).</summary>
@@ -64,6 +70,8 @@ public sealed class DataRandom : Random
     /// <summary>True with probability <paramref name="p"/>; consumes one draw whatever p is, so streams stay aligned.</summary>
     public bool Bernoulli(double p) => NextDouble() < p;
 
+    /// <summary>Uniform integer in [<paramref name="minValue"/>, <paramref name="maxValue"/>), without modulo bias (Lemire's method); <paramref name="minValue"/> when the range is empty.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="minValue"/> &gt; <paramref name="maxValue"/>.</exception>
     public override long NextInt64(long minValue, long maxValue)
     {
         if (minValue > maxValue) throw new ArgumentOutOfRangeException(nameof(minValue));
@@ -84,26 +92,34 @@ public sealed class DataRandom : Random
         return minValue + (long)(ulong)(m >> 64);
     }
 
+    /// <summary>Uniform integer in [0, <paramref name="maxValue"/>).</summary>
     public override long NextInt64(long maxValue) => NextInt64(0, maxValue);
 
+    /// <summary>Uniform integer in [0, <see cref="long.MaxValue"/>).</summary>
     public override long NextInt64() => NextInt64(0, long.MaxValue);
 
+    /// <summary>Uniform integer in [<paramref name="minValue"/>, <paramref name="maxValue"/>).</summary>
     public override int Next(int minValue, int maxValue) => (int)NextInt64(minValue, maxValue);
 
+    /// <summary>Uniform integer in [0, <paramref name="maxValue"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxValue"/> is negative.</exception>
     public override int Next(int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
         return (int)NextInt64(0, maxValue);
     }
 
+    /// <summary>Uniform integer in [0, <see cref="int.MaxValue"/>).</summary>
     public override int Next() => (int)NextInt64(0, int.MaxValue);
 
+    /// <summary>Fills <paramref name="buffer"/> with random bytes (the top 8 bits of one draw per byte).</summary>
     public override void NextBytes(byte[] buffer)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         NextBytes(buffer.AsSpan());
     }
 
+    /// <summary>Fills <paramref name="buffer"/> with random bytes (the top 8 bits of one draw per byte).</summary>
     public override void NextBytes(Span<byte> buffer)
     {
         for (int i = 0; i < buffer.Length; i++)

@@ -3,9 +3,13 @@ namespace DinoSharp.Data;
 /// <summary>Opens a dataset from the one-string form used on the command line and in configs.</summary>
 public static class DatasetSpec
 {
+    /// <summary>The accepted dataset strings, for help texts and error messages.</summary>
     public const string AcceptedForms =
         "fashion-mnist:train, fashion-mnist:test, folder:<path>, idx:<images>[,<labels>], list:<file>, or an existing folder path";
 
+    /// <summary>Opens the dataset named by <paramref name="spec"/> (see <see cref="AcceptedForms"/>); a bare path of an existing folder means <c>folder:</c>.</summary>
+    /// <exception cref="ArgumentException">The string is not one of the accepted forms.</exception>
+    /// <exception cref="DatasetNotFoundException">The named dataset, folder or list is missing or holds no images.</exception>
     public static IImageDataset Open(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);

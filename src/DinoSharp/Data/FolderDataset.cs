@@ -14,6 +14,10 @@ public sealed class FolderDataset : IImageDataset
     readonly int[]? _labels;
     readonly long _maxPixels;
 
+    /// <summary>Lists every image under <paramref name="root"/> (recursively, skipping inaccessible folders); images are decoded only when loaded.</summary>
+    /// <param name="root">The folder; relative paths are made absolute.</param>
+    /// <param name="maxPixels">Images declaring more pixels than this are refused before decoding (<see cref="ImageDecoder.DefaultMaxPixels"/>).</param>
+    /// <exception cref="DatasetNotFoundException">The folder does not exist or holds no image with a recognised extension.</exception>
     public FolderDataset(string root, long maxPixels = ImageDecoder.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(root);
@@ -41,23 +45,31 @@ public sealed class FolderDataset : IImageDataset
         }
     }
 
+    /// <summary>The absolute path of the folder.</summary>
     public string Root { get; }
 
+    /// <summary>"folder:" followed by <see cref="Root"/>.</summary>
     public string Name => "folder:" + Root;
 
+    /// <summary>Number of image files found.</summary>
     public int Count => _files.Length;
 
+    /// <summary>The first-level subfolder names in ordinal order when every image is in one, otherwise null (unlabelled).</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
     /// <summary>Absolute paths in dataset order.</summary>
     public IReadOnlyList<string> Files => _files;
 
+    /// <inheritdoc/>
     public RgbImage Load(int index) => ImageDecoder.Decode(_files[index], _maxPixels);
 
+    /// <summary>The index of image <paramref name="index"/>'s subfolder in <see cref="ClassNames"/>, or null when unlabelled.</summary>
     public int? Label(int index) => _labels?[index];
 
+    /// <summary>The absolute path of image <paramref name="index"/>.</summary>
     public string Describe(int index) => _files[index];
 
+    /// <summary>Whether <paramref name="path"/> ends in one of <see cref="Extensions"/> (the content is not checked).</summary>
     public static bool IsImagePath(string path) =>
         Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
 }

@@ -27,6 +27,11 @@ public static class GaussianBlur
         return k.Select(v => (float)(v / sum)).ToArray();
     }
 
+    /// <summary>Blurs the three channels of <paramref name="chw"/> in place: rows, then columns, each with <paramref name="kernel"/>.</summary>
+    /// <param name="chw">A float [3, height, width] image.</param>
+    /// <param name="height">Image height in pixels.</param>
+    /// <param name="width">Image width in pixels.</param>
+    /// <param name="kernel">An odd-length 1-D kernel summing to 1 (<see cref="Kernel"/>).</param>
     public static void Apply(Span<float> chw, int height, int width, ReadOnlySpan<float> kernel)
     {
         int plane = height * width;

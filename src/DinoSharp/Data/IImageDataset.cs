@@ -9,6 +9,7 @@ public interface IImageDataset
     /// <summary>A short human-readable name (e.g. "fashion-mnist:train", a folder path).</summary>
     string Name { get; }
 
+    /// <summary>Number of images; valid indices are 0 ≤ index &lt; Count.</summary>
     int Count { get; }
 
     /// <summary>Decodes image <paramref name="index"/>; throws <see cref="ImageDecodeException"/> naming the file if it is bad.</summary>

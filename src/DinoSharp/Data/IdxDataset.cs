@@ -19,6 +19,15 @@ public sealed class IdxDataset : IImageDataset
     readonly byte[] _pixels;
     readonly byte[]? _labels;
 
+    /// <summary>Reads the whole image file (and label file) into memory, validating each header before allocating its payload.</summary>
+    /// <param name="imagesPath">A rank-3 unsigned-byte IDX file [count, height, width], gzip or plain.</param>
+    /// <param name="labelsPath">A rank-1 unsigned-byte IDX file with one label per image, or null for an unlabelled dataset.</param>
+    /// <param name="classNames">Names indexed by label; every label must have one.</param>
+    /// <param name="name">The <see cref="Name"/>; null gives "idx:&lt;images&gt;[,&lt;labels&gt;]".</param>
+    /// <param name="maxBytes">Refuse files whose header declares a payload larger than this (<see cref="DefaultMaxBytes"/>).</param>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A header is malformed, declares too much data or empty images, the file is truncated, or the label count differs from the image count.</exception>
+    /// <exception cref="ArgumentException">A label has no entry in <paramref name="classNames"/>.</exception>
     public IdxDataset(string imagesPath, string? labelsPath = null, IReadOnlyList<string>? classNames = null,
         string? name = null, long maxBytes = DefaultMaxBytes)
     {
@@ -46,14 +55,23 @@ public sealed class IdxDataset : IImageDataset
         ClassNames = classNames;
     }
 
+    /// <summary>The image file as given.</summary>
     public string ImagesPath { get; }
+    /// <summary>The label file as given, or null when unlabelled.</summary>
     public string? LabelsPath { get; }
+    /// <inheritdoc/>
     public string Name { get; }
+    /// <summary>Number of images declared by the header.</summary>
     public int Count { get; }
+    /// <summary>Image width in pixels (the third header dimension).</summary>
     public int Width { get; }
+    /// <summary>Image height in pixels (the second header dimension).</summary>
     public int Height { get; }
+    /// <summary>The class names given to the constructor, or null.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
+    /// <summary>Image <paramref name="index"/> as RGB (the grey value repeated in the three channels).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside [0, <see cref="Count"/>).</exception>
     public RgbImage Load(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
@@ -71,8 +89,10 @@ public sealed class IdxDataset : IImageDataset
         return new RgbImage(Width, Height, rgb);
     }
 
+    /// <summary>The label byte of image <paramref name="index"/>, or null without a label file.</summary>
     public int? Label(int index) => _labels is null ? null : _labels[index];
 
+    /// <summary>"idx:#" followed by the index (the file path is in <see cref="Name"/>).</summary>
     public string Describe(int index) => "idx:#" + index;
 
     /// <summary>Reads an unsigned-byte IDX file of the given rank, validating the header before allocating the payload.</summary>

@@ -14,6 +14,11 @@ public sealed class ListDataset : IImageDataset
     readonly int[]? _labels;
     readonly long _maxPixels;
 
+    /// <summary>Reads and checks the list; images are decoded only when loaded.</summary>
+    /// <param name="listFile">The text file naming the images.</param>
+    /// <param name="maxPixels">Images declaring more pixels than this are refused before decoding (<see cref="ImageDecoder.DefaultMaxPixels"/>).</param>
+    /// <exception cref="DatasetNotFoundException">The list does not exist or names no images.</exception>
+    /// <exception cref="FormatException">A line has an empty path, or only some lines have a label.</exception>
     public ListDataset(string listFile, long maxPixels = ImageDecoder.DefaultMaxPixels)
     {
         ArgumentNullException.ThrowIfNull(listFile);
@@ -59,16 +64,24 @@ public sealed class ListDataset : IImageDataset
         }
     }
 
+    /// <summary>The absolute path of the list file.</summary>
     public string ListFile { get; }
+    /// <summary>"list:" followed by <see cref="ListFile"/>.</summary>
     public string Name => "list:" + ListFile;
+    /// <summary>Number of images named (blank and comment lines excluded).</summary>
     public int Count => _files.Length;
+    /// <summary>The class names in ordinal order when the labels are names; null when they are integers or absent.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
+    /// <summary>Absolute image paths in list order.</summary>
     public IReadOnlyList<string> Files => _files;
 
+    /// <inheritdoc/>
     public RgbImage Load(int index) => ImageDecoder.Decode(_files[index], _maxPixels);
 
+    /// <summary>The integer label, or the index of the class name in <see cref="ClassNames"/>; null when the list has no labels.</summary>
     public int? Label(int index) => _labels?[index];
 
+    /// <summary>The absolute path of image <paramref name="index"/>.</summary>
     public string Describe(int index) => _files[index];
 
     static (string Path, string? Label) Split(string line)

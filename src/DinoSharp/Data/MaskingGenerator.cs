@@ -12,6 +12,8 @@ public sealed class MaskingGenerator
 
     readonly double _logAspectMin, _logAspectMax;
 
+    /// <summary>A generator for masks over a <paramref name="gridHeight"/>×<paramref name="gridWidth"/> patch grid.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A grid side is below 1, <paramref name="minNumPatches"/> is negative, or an aspect bound is not positive and ordered.</exception>
     /// <param name="gridHeight">Patch rows of a global crop.</param>
     /// <param name="gridWidth">Patch columns of a global crop.</param>
     /// <param name="minNumPatches">Smallest rectangle area in patches (4).</param>
@@ -35,10 +37,15 @@ public sealed class MaskingGenerator
         _logAspectMax = Math.Log(maxA);
     }
 
+    /// <summary>Patch rows of the grid.</summary>
     public int GridHeight { get; }
+    /// <summary>Patch columns of the grid.</summary>
     public int GridWidth { get; }
+    /// <summary>Patches in the grid, GridHeight·GridWidth (the length of a generated mask).</summary>
     public int NumPatches => GridHeight * GridWidth;
+    /// <summary>Smallest area of one masking rectangle, in patches.</summary>
     public int MinNumPatches { get; }
+    /// <summary>Largest area of one masking rectangle, in patches (0.5·<see cref="NumPatches"/> unless given).</summary>
     public double MaxNumPatches { get; }
 
     /// <summary>A row-major [GridHeight·GridWidth] mask with at most <paramref name="numMasking"/> true entries.</summary>

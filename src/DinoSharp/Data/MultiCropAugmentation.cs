@@ -9,10 +9,13 @@ namespace DinoSharp.Data;
 /// </summary>
 public sealed class MultiCropAugmentation
 {
+    /// <summary>Global crops per image: always 2, as in DINOv2 (the teacher sees exactly these).</summary>
     public const int GlobalCropsNumber = 2;
 
     readonly ColorJitter _jitter;
 
+    /// <summary>The augmentation for <paramref name="config"/>.</summary>
+    /// <exception cref="ArgumentException">The config fails <see cref="CropConfig.Validate"/> (checked with patch size 1; the patch-size check is the collator's).</exception>
     public MultiCropAugmentation(CropConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -21,6 +24,7 @@ public sealed class MultiCropAugmentation
         _jitter = new ColorJitter(config.Brightness, config.Contrast, config.Saturation, config.Hue);
     }
 
+    /// <summary>The crop sizes, scales and photometric probabilities in use.</summary>
     public CropConfig Config { get; }
 
     /// <summary>Floats in one global crop (3·G·G).</summary>
@@ -29,6 +33,10 @@ public sealed class MultiCropAugmentation
     /// <summary>Floats in one local crop (3·l·l).</summary>
     public int LocalCropLength => 3 * Config.LocalCropsSize * Config.LocalCropsSize;
 
+    /// <summary>Draws the 2 global and <see cref="CropConfig.LocalCropsNumber"/> local views of <paramref name="image"/>.</summary>
+    /// <param name="image">The decoded image (any size).</param>
+    /// <param name="seed">Seeds the one <see cref="DataRandom"/> all of this image's randomness comes from; the same seed gives the same views.</param>
+    /// <param name="label">Carried through to <see cref="MultiCropSample.Label"/>.</param>
     public MultiCropSample Apply(RgbImage image, ulong seed, int? label = null)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -9,6 +9,7 @@ namespace DinoSharp.Data;
 /// </summary>
 public sealed class MultiCropBatch : IDisposable
 {
+    /// <summary>Wraps already collated tensors (the shapes are described on each property); the batch takes ownership of them.</summary>
     public MultiCropBatch(long iteration, int batchSize, Tensor globalCrops, Tensor localCrops, Tensor masks,
         Tensor maskIndices, Tensor masksWeight, int numMaskedPatches, int upperbound, Tensor? labels)
     {
@@ -50,6 +51,7 @@ public sealed class MultiCropBatch : IDisposable
     /// <summary>[nMasked] float32: 1 / (masked patches in that row), so each image's masked patches weigh 1 in total.</summary>
     public Tensor MasksWeight { get; }
 
+    /// <summary>Total masked patches over all global crops, the length of <see cref="MaskIndices"/>.</summary>
     public int NumMaskedPatches { get; }
 
     /// <summary>Σ int(N · ratio upper bound) over the masked rows: a static upper bound of NumMaskedPatches.</summary>
@@ -69,6 +71,7 @@ public sealed class MultiCropBatch : IDisposable
             MaskIndices.to(device), MasksWeight.to(device), NumMaskedPatches, Upperbound, Labels?.to(device));
     }
 
+    /// <summary>Frees all of the batch's tensors.</summary>
     public void Dispose()
     {
         GlobalCrops.Dispose();

@@ -10,6 +10,12 @@ namespace DinoSharp.Data;
 /// </summary>
 public sealed class MultiCropCollator
 {
+    /// <summary>A collator drawing masks with <paramref name="masking"/>.</summary>
+    /// <param name="masking">Draws the block masks on the global crop's patch grid.</param>
+    /// <param name="maskProbability">Fraction of global crops that get a mask (ibot.mask_sample_probability).</param>
+    /// <param name="maskRatioMin">Lower end of the masked-patch ratio range (ibot.mask_ratio_min_max[0]).</param>
+    /// <param name="maskRatioMax">Upper end of that range (ibot.mask_ratio_min_max[1]).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The probability is outside [0, 1] or the ratios do not satisfy 0 ≤ min ≤ max ≤ 1.</exception>
     public MultiCropCollator(MaskingGenerator masking, double maskProbability = 0.5, double maskRatioMin = 0.1, double maskRatioMax = 0.5)
     {
         ArgumentNullException.ThrowIfNull(masking);
@@ -33,9 +39,13 @@ public sealed class MultiCropCollator
         return new MultiCropCollator(new MaskingGenerator(grid, grid), maskProbability, maskRatioMin, maskRatioMax);
     }
 
+    /// <summary>The block-mask generator; its grid is the global crop's patch grid.</summary>
     public MaskingGenerator Masking { get; }
+    /// <summary>Fraction of global crops that get a mask, in [0, 1].</summary>
     public double MaskProbability { get; }
+    /// <summary>Smallest masked fraction of a masked crop's patches.</summary>
     public double MaskRatioMin { get; }
+    /// <summary>Largest masked fraction of a masked crop's patches.</summary>
     public double MaskRatioMax { get; }
 
     /// <summary>Stacks separately augmented samples (convenience path; the loader writes crops in place instead).</summary>

@@ -22,6 +22,16 @@ public sealed class MultiCropDataLoader
     // A reference (not a value tuple) so workers swap it atomically.
     Tuple<long, int[]>? _epochOrder;
 
+    /// <summary>A loader over <paramref name="dataset"/>; no thread starts until batches are enumerated.</summary>
+    /// <param name="dataset">The images (labels, if any, are carried into <see cref="MultiCropBatch.Labels"/>).</param>
+    /// <param name="augmentation">Makes each image's crops.</param>
+    /// <param name="collator">Draws the iBOT masks; its grid must tile the global crop.</param>
+    /// <param name="batchSize">Images per batch (B); the dataset must hold at least one batch.</param>
+    /// <param name="seed">Fixes epoch orders, augmentations and masks.</param>
+    /// <param name="workers">Worker threads; null means one less than the cores (at least 1).</param>
+    /// <param name="prefetchBatches">How many batches workers may build ahead of the consumer.</param>
+    /// <param name="log">Receives one line per unreadable image; null discards them.</param>
+    /// <exception cref="ArgumentException">The dataset is smaller than one batch, or the mask grid does not tile the global crop.</exception>
     public MultiCropDataLoader(IImageDataset dataset, MultiCropAugmentation augmentation, MultiCropCollator collator,
         int batchSize, ulong seed, int? workers = null, int prefetchBatches = 4, Action<string>? log = null)
     {
@@ -48,9 +58,13 @@ public sealed class MultiCropDataLoader
         _labelled = dataset.Label(0).HasValue;
     }
 
+    /// <summary>Images per batch (B).</summary>
     public int BatchSize { get; }
+    /// <summary>The seed every epoch order, augmentation and mask derives from.</summary>
     public ulong Seed { get; }
+    /// <summary>Number of worker threads building batches.</summary>
     public int Workers { get; }
+    /// <summary>Most batches built ahead of the consumer.</summary>
     public int PrefetchBatches { get; }
 
     /// <summary>Full batches per epoch (drop_last).</summary>

@@ -4,6 +4,7 @@ namespace DinoSharp.Data;
 /// the 2 global crops and [3, LocalSize, LocalSize] for each local crop.</summary>
 public sealed class MultiCropSample
 {
+    /// <summary>Wraps the crop arrays (not copied).</summary>
     public MultiCropSample(float[][] globalCrops, float[][] localCrops, int globalSize, int localSize, int? label = null)
     {
         ArgumentNullException.ThrowIfNull(globalCrops);
@@ -15,9 +16,14 @@ public sealed class MultiCropSample
         Label = label;
     }
 
+    /// <summary>The 2 global crops, each 3·GlobalSize² floats in CHW order, ImageNet-normalised.</summary>
     public float[][] GlobalCrops { get; }
+    /// <summary>The local crops (possibly none), each 3·LocalSize² floats in CHW order, ImageNet-normalised.</summary>
     public float[][] LocalCrops { get; }
+    /// <summary>Side of a global crop in pixels.</summary>
     public int GlobalSize { get; }
+    /// <summary>Side of a local crop in pixels.</summary>
     public int LocalSize { get; }
+    /// <summary>The image's class label, or null when unlabelled.</summary>
     public int? Label { get; }
 }

@@ -7,8 +7,16 @@ namespace DinoSharp.Data;
 /// </summary>
 public static class RandomResizedCrop
 {
+    /// <summary>Tries before falling back to the centre crop (torchvision's 10).</summary>
     public const int Attempts = 10;
 
+    /// <summary>Draws one crop box of a <paramref name="width"/>×<paramref name="height"/> image.</summary>
+    /// <param name="width">Image width in pixels.</param>
+    /// <param name="height">Image height in pixels.</param>
+    /// <param name="scale">Range of the crop area as a fraction of the image area.</param>
+    /// <param name="ratio">Range of the crop aspect ratio w/h, sampled log-uniformly.</param>
+    /// <param name="rng">The image's random stream (two draws per attempt, two more on success).</param>
+    /// <returns>A box inside the image.</returns>
     public static CropBox Sample(int width, int height, ScaleRange scale, ScaleRange ratio, Random rng)
     {
         ArgumentNullException.ThrowIfNull(scale);

@@ -20,11 +20,16 @@ public sealed class ResampleWeights
         Weights = weights;
     }
 
+    /// <summary>Stride of <see cref="Weights"/> per output sample: the most taps any output can have.</summary>
     public int KernelSize { get; }
+    /// <summary>Per output sample, the first input sample it reads.</summary>
     public int[] Start { get; }
+    /// <summary>Per output sample, how many input samples it reads (≤ <see cref="KernelSize"/>).</summary>
     public int[] Length { get; }
+    /// <summary>Tap weights, [outSize · KernelSize]; the first Length[i] of output i's taps are used and sum to 1.</summary>
     public float[] Weights { get; }
 
+    /// <summary>The cubic convolution kernel with a = <see cref="BicubicA"/> at distance <paramref name="x"/> (in input samples); 0 beyond 2.</summary>
     public static double Bicubic(double x)
     {
         const double a = BicubicA;

@@ -3,6 +3,12 @@ namespace DinoSharp.Data;
 /// <summary>A decoded 8-bit RGB image, row-major, interleaved (H × W × 3). The one image type the library passes around.</summary>
 public sealed class RgbImage
 {
+    /// <summary>Wraps <paramref name="pixels"/> (not copied).</summary>
+    /// <param name="width">Width in pixels, &gt; 0.</param>
+    /// <param name="height">Height in pixels, &gt; 0.</param>
+    /// <param name="pixels">Exactly width·height·3 interleaved RGB bytes, row-major.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A side is not positive.</exception>
+    /// <exception cref="ArgumentException"><paramref name="pixels"/> has the wrong length.</exception>
     public RgbImage(int width, int height, byte[] pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
@@ -15,7 +21,9 @@ public sealed class RgbImage
         Pixels = pixels;
     }
 
+    /// <summary>Width in pixels.</summary>
     public int Width { get; }
+    /// <summary>Height in pixels.</summary>
     public int Height { get; }
 
     /// <summary>Interleaved RGB bytes, index (y * Width + x) * 3 + channel.</summary>

@@ -6,6 +6,8 @@ public sealed class SubsetDataset : IImageDataset
     readonly IImageDataset _source;
     readonly int[] _indices;
 
+    /// <summary>A view of <paramref name="source"/>'s images at <paramref name="indices"/> (copied; repeats allowed).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside the source.</exception>
     public SubsetDataset(IImageDataset source, int[] indices)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -25,10 +27,16 @@ public sealed class SubsetDataset : IImageDataset
         return new SubsetDataset(source, Enumerable.Range(0, Math.Min(count, source.Count)).ToArray());
     }
 
+    /// <summary>The source's name followed by the subset size, e.g. "fashion-mnist:train[5000]".</summary>
     public string Name => $"{_source.Name}[{_indices.Length}]";
+    /// <summary>Number of selected images.</summary>
     public int Count => _indices.Length;
+    /// <summary>The source's class names.</summary>
     public IReadOnlyList<string>? ClassNames => _source.ClassNames;
+    /// <summary>The source image at the <paramref name="index"/>-th selected position.</summary>
     public RgbImage Load(int index) => _source.Load(_indices[index]);
+    /// <summary>The source label of the <paramref name="index"/>-th selected image.</summary>
     public int? Label(int index) => _source.Label(_indices[index]);
+    /// <summary>The source's description of the <paramref name="index"/>-th selected image.</summary>
     public string Describe(int index) => _source.Describe(_indices[index]);
 }

@@ -3,6 +3,8 @@ namespace DinoSharp.Eval;
 /// <summary>Accuracy, per-class recall and confusion counts from predicted and true class indices.</summary>
 public static class ClassificationMetrics
 {
+    /// <summary>Fraction of rows where <paramref name="predicted"/> equals <paramref name="truth"/>, in [0, 1]; NaN for no rows.</summary>
+    /// <exception cref="ArgumentException">The arrays differ in length.</exception>
     public static double Accuracy(long[] predicted, long[] truth)
     {
         RequireSameLength(predicted, truth);

@@ -7,5 +7,6 @@ namespace DinoSharp.Eval;
 /// <param name="Height">Original image height in pixels, or 0 when unknown.</param>
 public sealed record EmbeddingRow(string Path, long Label, int Width, int Height)
 {
+    /// <summary>The <see cref="Label"/> of a row without a class.</summary>
     public const long Unlabelled = -1;
 }

@@ -17,8 +17,11 @@ namespace DinoSharp.Eval;
 /// </summary>
 public sealed class EmbeddingStore : IDisposable
 {
+    /// <summary>Sidecar format this library writes and the only one <see cref="Open"/> accepts.</summary>
     public const int FormatVersion = 1;
+    /// <summary>Extension of the embeddings file.</summary>
     public const string SafetensorsExtension = ".safetensors";
+    /// <summary>Extension of the JSON sidecar (model identity, rows, class names, checksum).</summary>
     public const string SidecarExtension = ".json";
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -41,12 +44,19 @@ public sealed class EmbeddingStore : IDisposable
 
     /// <summary>Path without extension; the two files are this plus <c>.safetensors</c> and <c>.json</c>.</summary>
     public string BasePath { get; }
+    /// <summary><see cref="BasePath"/> + ".safetensors": embeddings [N, D] float32 and, when any row is labelled, labels [N] int64.</summary>
     public string SafetensorsPath => BasePath + SafetensorsExtension;
+    /// <summary><see cref="BasePath"/> + ".json": the <see cref="EmbeddingStoreSidecar"/>.</summary>
     public string SidecarPath => BasePath + SidecarExtension;
+    /// <summary>The model, preprocessing and feature kind every row was embedded with; appending embeddings from another identity is refused.</summary>
     public ModelIdentity Identity { get; }
+    /// <summary>Embedding width D.</summary>
     public int Dimension { get; }
+    /// <summary>When the store was first created (kept across appends), UTC.</summary>
     public DateTimeOffset CreatedUtc { get; }
+    /// <summary>Number of rows N, including appended rows not yet saved.</summary>
     public long Count => rows.Count;
+    /// <summary>Per-row path, label and original image size, in row order.</summary>
     public IReadOnlyList<EmbeddingRow> Rows => rows;
 
     /// <summary>
@@ -249,6 +259,7 @@ public sealed class EmbeddingStore : IDisposable
         File.Move(jsTmp, js, overwrite: true);
     }
 
+    /// <summary>Frees the embeddings tensor and any appended blocks; unsaved rows are lost.</summary>
     public void Dispose()
     {
         embeddings.Dispose();

@@ -12,6 +12,8 @@ namespace DinoSharp.Eval;
 /// </summary>
 public sealed class KMeans
 {
+    /// <summary>A k-means with <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Clusters, Restarts or MaxIterations is not positive, or Tolerance is negative.</exception>
     public KMeans(KMeansOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -22,6 +24,7 @@ public sealed class KMeans
         Options = options;
     }
 
+    /// <summary>The settings every <see cref="Fit"/> uses.</summary>
     public KMeansOptions Options { get; }
 
     /// <summary>Clusters the rows of <paramref name="data"/> [N, D] (N ≥ K).</summary>

@@ -18,6 +18,7 @@ public sealed record KMeansOptions
     /// </summary>
     public double Tolerance { get; init; } = 1e-4;
 
+    /// <summary>Euclidean (scikit-learn's only geometry) or Cosine (spherical k-means, for L2-normalised embeddings).</summary>
     public KMeansMetric Metric { get; init; } = KMeansMetric.Euclidean;
 
     /// <summary>Seeds every k-means++ initialisation.</summary>

@@ -13,6 +13,7 @@ namespace DinoSharp.Eval;
 public sealed record KMeansResult(Tensor Centroids, long[] Assignments, double Inertia, int Iterations, bool Converged, KMeansMetric Metric)
     : IDisposable
 {
+    /// <summary>Number of clusters K (rows of <see cref="Centroids"/>).</summary>
     public int Clusters => (int)Centroids.shape[0];
 
     /// <summary>Rows per cluster.</summary>
@@ -49,5 +50,6 @@ public sealed record KMeansResult(Tensor Centroids, long[] Assignments, double I
             .ToArray();
     }
 
+    /// <summary>Frees <see cref="Centroids"/>.</summary>
     public void Dispose() => Centroids.Dispose();
 }

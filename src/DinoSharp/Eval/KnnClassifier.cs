@@ -19,6 +19,9 @@ public sealed class KnnClassifier : IDisposable
     readonly Tensor train;        // [N, D] float32, normalised, on the caller's device
     readonly Tensor trainLabels;  // [N] int64, same device
 
+    /// <summary>Keeps an L2-normalised float32 copy of the training features and their labels on the features' device.</summary>
+    /// <exception cref="ArgumentException">The training set is empty, the labels do not match it, or the options are inconsistent (no positive k, DetailK not among Ks).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, numClasses), or the temperature is not positive.</exception>
     /// <param name="trainFeatures">[N, D] training features (any float dtype / device).</param>
     /// <param name="trainLabels">[N] class indices in [0, <paramref name="numClasses"/>).</param>
     /// <param name="numClasses">Number of classes C.</param>
@@ -44,8 +47,11 @@ public sealed class KnnClassifier : IDisposable
         this.trainLabels = torch.tensor(labels, ScalarType.Int64, train.device);
     }
 
+    /// <summary>Ks, temperature, detail k and memory budget in use.</summary>
     public KnnOptions Options { get; }
+    /// <summary>Number of classes C; labels and predictions are in [0, C).</summary>
     public int NumClasses { get; }
+    /// <summary>Number of training rows N (the largest effective k).</summary>
     public long TrainCount => train.shape[0];
 
     /// <summary>Predicted class per test row for every k in <see cref="KnnOptions.Ks"/>.</summary>
@@ -93,6 +99,7 @@ public sealed class KnnClassifier : IDisposable
         return new KnnResult(perK, best.K, detail.K, ClassificationMetrics.PerClassAccuracy(confusion), confusion);
     }
 
+    /// <summary>Frees the normalised copy of the training features and the labels.</summary>
     public void Dispose()
     {
         train.Dispose();

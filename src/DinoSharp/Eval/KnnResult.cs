@@ -13,5 +13,6 @@ public sealed record KnnResult(
     double[] PerClassAccuracy,
     long[,] ConfusionMatrix)
 {
+    /// <summary>Top-1 accuracy at <see cref="BestK"/>, in [0, 1].</summary>
     public double BestTop1 => PerK.Max(a => a.Top1);
 }

@@ -17,6 +17,9 @@ public sealed class LinearProbe
 {
     const int EvalRows = 4096;   // rows per block when scoring, bounding the [L, rows, C] logits
 
+    /// <summary>A probe with <paramref name="options"/> (null: DINOv2's grid and schedule).</summary>
+    /// <exception cref="ArgumentException">No learning rate, or one that is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Epochs or BatchSize is not positive, Momentum is outside [0, 1), WeightDecay is negative, or ValidationFraction is outside (0, 1).</exception>
     public LinearProbe(LinearProbeOptions? options = null)
     {
         Options = options ?? new LinearProbeOptions();
@@ -30,8 +33,10 @@ public sealed class LinearProbe
             throw new ArgumentOutOfRangeException(nameof(options), $"LinearProbeOptions.ValidationFraction must be in (0, 1), got {Options.ValidationFraction}.");
     }
 
+    /// <summary>The grid, schedule and validation split in use.</summary>
     public LinearProbeOptions Options { get; }
 
+    /// <summary>Trains one classifier per learning rate of the grid, picks the best on the validation split, and scores it on the test set.</summary>
     /// <param name="trainFeatures">[N, D] frozen features (see <see cref="LinearProbeFeatures"/>); a share is held out for validation.</param>
     /// <param name="trainLabels">[N] class indices.</param>
     /// <param name="testFeatures">[M, D] features the chosen classifier is scored on.</param>

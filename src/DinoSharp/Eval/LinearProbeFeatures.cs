@@ -11,6 +11,9 @@ namespace DinoSharp.Eval;
 /// </summary>
 public static class LinearProbeFeatures
 {
+    /// <summary>Concatenates the last <paramref name="lastBlocks"/> class tokens and, with <paramref name="averagePool"/>, the average patch token.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lastBlocks"/> is not in [1, number of class tokens].</exception>
+    /// <exception cref="ArgumentException">The tokens are not all [B, D], or the patch tokens are not [B, P, D].</exception>
     /// <param name="blockClassTokens">Class token of each block, oldest first, each [B, D]; the last <paramref name="lastBlocks"/> are used.</param>
     /// <param name="lastBlockPatchTokens">[B, P, D] patch tokens of the last block (needed only with <paramref name="averagePool"/>).</param>
     /// <param name="lastBlocks">How many of the last blocks' class tokens to concatenate (DINOv2: 1 or 4).</param>

@@ -19,6 +19,9 @@ public sealed class SimilaritySearch
 
     readonly Tensor database;
 
+    /// <summary>A search over the rows of <paramref name="database"/>.</summary>
+    /// <exception cref="ArgumentException">The database is not a float32 matrix.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The budget is below 64 KiB.</exception>
     /// <param name="database">[N, D] float32 rows to search (L2-normalised for cosine similarity); referenced, not copied or owned.</param>
     /// <param name="memoryBudgetBytes">Bound on the working memory for scores, default <see cref="DefaultMemoryBudgetBytes"/>.</param>
     public SimilaritySearch(Tensor database, long memoryBudgetBytes = DefaultMemoryBudgetBytes)
@@ -31,8 +34,11 @@ public sealed class SimilaritySearch
         MemoryBudgetBytes = memoryBudgetBytes;
     }
 
+    /// <summary>Number of database rows N.</summary>
     public long Count => database.shape[0];
+    /// <summary>Row width D; queries must have the same.</summary>
     public long Dimension => database.shape[1];
+    /// <summary>Bound on the working memory of score blocks and merge buffers, in bytes.</summary>
     public long MemoryBudgetBytes { get; }
 
     /// <summary>Top-<paramref name="k"/> neighbours of each query row, best first (k is clamped to the database size).</summary>

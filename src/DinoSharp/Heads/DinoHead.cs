@@ -21,6 +21,8 @@ public sealed class DinoHead : Module<Tensor, Tensor>
     private readonly Module<Tensor, Tensor> mlp;  // Sequential, or a single Linear when nlayers = 1 (keys mlp.weight, as dinov2)
     private readonly WeightNormLinear last_layer;
 
+    /// <summary>A head with trunc-normal(0.02) MLP weights and unit-norm prototypes.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
     /// <param name="inDim">Backbone embedding size D.</param>
     /// <param name="outDim">Number of prototypes K (dinov2 default 65536).</param>
     /// <param name="hiddenDim">MLP hidden size (default 2048).</param>
@@ -40,7 +42,9 @@ public sealed class DinoHead : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Input width D (the backbone embedding size).</summary>
     public int InDim { get; }
+    /// <summary>Number of prototypes K, the width of the logits.</summary>
     public int OutDim { get; }
 
     /// <summary>Parameters of the prototype layer, which get lr 0 during the first epoch(s) (the last-layer freeze).</summary>

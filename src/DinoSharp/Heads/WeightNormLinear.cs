@@ -16,6 +16,11 @@ public sealed class WeightNormLinear : Module<Tensor, Tensor>
     private readonly Parameter weight_g;
     private readonly Parameter weight_v;
 
+    /// <summary>v ~ U(−1/√in, 1/√in) (PyTorch's Linear default) and g = 1.</summary>
+    /// <param name="inFeatures">Input width.</param>
+    /// <param name="outFeatures">Output width (for DinoHead, the prototypes K).</param>
+    /// <param name="trainableMagnitude">Whether g is trained; false keeps every row of W at unit norm.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A width is not positive.</exception>
     public WeightNormLinear(int inFeatures, int outFeatures, bool trainableMagnitude = false) : base(nameof(WeightNormLinear))
     {
         if (inFeatures <= 0 || outFeatures <= 0)
@@ -30,7 +35,9 @@ public sealed class WeightNormLinear : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Input width (columns of <c>weight_v</c>).</summary>
     public int InFeatures { get; }
+    /// <summary>Output width (rows of <c>weight_v</c> and <c>weight_g</c>).</summary>
     public int OutFeatures { get; }
 
     /// <summary>The effective weight g · v / ‖v_row‖₂ [out, in].</summary>

@@ -78,6 +78,7 @@ public static partial class BackboneCheckpoint
         File.WriteAllText(Path.Combine(folder, "config.json"), HuggingFaceLayout.ConfigJson(model.Config));
     }
 
+    /// <summary>One line naming the architecture's sizes (dim, depth, heads, patch, position grid, registers, FFN kind), for messages about mismatched checkpoints.</summary>
     public static string Describe(VisionTransformerConfig c) =>
         $"ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, {c.PositionGrid}×{c.PositionGrid} position grid, {c.NumRegisterTokens} registers, {c.FfnLayer})";
 

@@ -34,6 +34,11 @@ public static partial class HuggingFaceLayout
         ("mlp.w12", "mlp.weights_in"), ("mlp.w3", "mlp.weights_out"),
     ];
 
+    /// <summary>Renames a Meta-layout state dict to Hugging Face's Dinov2Model keys, splitting each fused qkv weight [3D, D] and bias [3D] into query, key and value.</summary>
+    /// <param name="meta">Meta keys (<c>blocks.{i}.attn.qkv.weight</c>, <c>pos_embed</c>, …) and their tensors; tensors are shared, not copied, except the qkv parts.</param>
+    /// <param name="depth">Number of blocks of the model.</param>
+    /// <returns>The Hugging Face keys and tensors, in input order.</returns>
+    /// <exception cref="CheckpointException">A key has no Hugging Face equivalent.</exception>
     public static List<KeyValuePair<string, Tensor>> FromMeta(IEnumerable<KeyValuePair<string, Tensor>> meta, int depth)
     {
         var result = new List<KeyValuePair<string, Tensor>>();
@@ -60,6 +65,8 @@ public static partial class HuggingFaceLayout
         return result;
     }
 
+    /// <summary>Renames a Hugging Face Dinov2Model state dict to Meta's keys, concatenating query, key and value back into one qkv tensor per block. Unknown keys are kept as they are so that the loader reports them as unexpected.</summary>
+    /// <exception cref="CheckpointException">A block has only some of query, key and value.</exception>
     public static Dictionary<string, Tensor> ToMeta(IReadOnlyDictionary<string, Tensor> hf)
     {
         var result = new Dictionary<string, Tensor>();

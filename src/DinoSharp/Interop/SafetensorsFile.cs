@@ -27,6 +27,11 @@ public static class SafetensorsFile
         return Load(stream, path, out metadata);
     }
 
+    /// <summary>Reads every tensor from <paramref name="stream"/> as float32 (F16 and BF16 are widened) and returns the <c>__metadata__</c> strings.</summary>
+    /// <param name="stream">A seekable stream positioned at the start of the file.</param>
+    /// <param name="name">Names the source in error messages.</param>
+    /// <param name="metadata">Receives the header's <c>__metadata__</c> entries (empty when there are none).</param>
+    /// <exception cref="InvalidDataException">The header or a tensor entry is malformed, inconsistent with the file length, or of an unsupported dtype.</exception>
     public static Dictionary<string, Tensor> Load(Stream stream, string name, out Dictionary<string, string> metadata)
     {
         long length = stream.Length;

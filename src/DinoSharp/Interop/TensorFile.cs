@@ -7,6 +7,7 @@ namespace DinoSharp.Interop;
 /// <summary>Reads a flat name → tensor map from a PyTorch .pth (zip pickle) or a safetensors file, chosen by the file's header.</summary>
 public static class TensorFile
 {
+    /// <summary>Whether <paramref name="path"/> starts with a zip signature ("PK\x03\x04"), as PyTorch's .pth files do.</summary>
     public static bool IsPyTorchZip(string path)
     {
         using var fs = File.OpenRead(path);

@@ -14,6 +14,12 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     readonly Linear proj;
     readonly int numHeads;
 
+    /// <summary>Creates <c>qkv</c> (Linear D → 3D) and <c>proj</c> (Linear D → D), as dinov2's MemEffAttention.</summary>
+    /// <param name="dim">Embedding width D.</param>
+    /// <param name="numHeads">Attention heads; must divide <paramref name="dim"/>.</param>
+    /// <param name="qkvBias">Whether the qkv projection has a bias.</param>
+    /// <param name="projBias">Whether the output projection has a bias.</param>
+    /// <exception cref="ArgumentException"><paramref name="dim"/> is not divisible by <paramref name="numHeads"/>.</exception>
     public Attention(long dim, int numHeads, bool qkvBias = true, bool projBias = true) : base(nameof(Attention))
     {
         if (dim % numHeads != 0)
@@ -24,6 +30,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>x [B, N, D] → [B, N, D]: softmax(q·kᵀ/√headDim)·v per head, heads concatenated, then <c>proj</c>.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();

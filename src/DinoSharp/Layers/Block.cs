@@ -18,6 +18,17 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     readonly LayerScale ls2;
     readonly double dropPath;
 
+    /// <summary>Creates the block's layers with dinov2's names (<c>norm1</c>, <c>attn</c>, <c>ls1</c>, <c>norm2</c>, <c>mlp</c>, <c>ls2</c>).</summary>
+    /// <param name="dim">Embedding width D.</param>
+    /// <param name="numHeads">Attention heads.</param>
+    /// <param name="mlpHidden">Hidden width of the feed-forward network (SwiGLU derives its own from it).</param>
+    /// <param name="ffn">Feed-forward kind.</param>
+    /// <param name="qkvBias">Bias on the qkv projection.</param>
+    /// <param name="projBias">Bias on the attention output projection.</param>
+    /// <param name="ffnBias">Biases in the feed-forward network.</param>
+    /// <param name="layerScaleInit">Initial LayerScale γ (dinov2: 1e-5).</param>
+    /// <param name="dropPath">Probability of dropping each residual branch per sample during training, in [0, 1).</param>
+    /// <param name="layerNormEps">LayerNorm epsilon (1e-6 in dinov2).</param>
     public Block(long dim, int numHeads, long mlpHidden, FeedForwardKind ffn, bool qkvBias, bool projBias, bool ffnBias,
         double layerScaleInit, double dropPath, double layerNormEps) : base(nameof(Block))
     {
@@ -36,6 +47,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>x [B, N, D] → [B, N, D]; drop path only in training mode.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();

@@ -8,6 +8,8 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
 {
     readonly double probability;
 
+    /// <summary>Drops each sample's branch with <paramref name="probability"/> in training mode.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="probability"/> is outside [0, 1).</exception>
     public DropPath(double probability) : base(nameof(DropPath))
     {
         if (probability is < 0 or >= 1)
@@ -15,6 +17,7 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
         this.probability = probability;
     }
 
+    /// <summary>See <see cref="Apply"/>, with this module's probability and training flag.</summary>
     public override Tensor forward(Tensor x) => Apply(x, probability, training);
 
     /// <summary>x · Bernoulli(1−p) / (1−p) with one draw per sample (first dimension); identity when p = 0 or not training.</summary>

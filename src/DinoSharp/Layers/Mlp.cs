@@ -10,6 +10,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     readonly Linear fc1;
     readonly Linear fc2;
 
+    /// <summary>Creates <c>fc1</c> (in → hidden) and <c>fc2</c> (hidden → in).</summary>
+    /// <param name="inFeatures">Input and output width D.</param>
+    /// <param name="hiddenFeatures">Hidden width (mlp_ratio · D, 4D in dinov2).</param>
+    /// <param name="bias">Whether both Linears have biases.</param>
     public Mlp(long inFeatures, long hiddenFeatures, bool bias = true) : base(nameof(Mlp))
     {
         fc1 = nn.Linear(inFeatures, hiddenFeatures, bias);
@@ -17,6 +21,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>x [..., D] → [..., D].</summary>
     public override Tensor forward(Tensor x)
     {
         using var hidden = fc1.forward(x);

@@ -9,6 +9,10 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
 {
     readonly Conv2d proj;
 
+    /// <summary>Creates <c>proj</c>, a Conv2d with kernel and stride <paramref name="patchSize"/>.</summary>
+    /// <param name="patchSize">Patch side p in pixels.</param>
+    /// <param name="inChans">Image channels C (3).</param>
+    /// <param name="embedDim">Token width D.</param>
     public PatchEmbed(int patchSize, int inChans, long embedDim) : base(nameof(PatchEmbed))
     {
         PatchSize = patchSize;
@@ -16,8 +20,11 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Patch side p in pixels; image sides must be multiples of it.</summary>
     public int PatchSize { get; }
 
+    /// <summary>Images [B, C, H, W] → patch tokens [B, (H/p)·(W/p), D], row-major over the patch grid.</summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is not 4-D, or H or W is not a multiple of the patch size.</exception>
     public override Tensor forward(Tensor x)
     {
         if (x.dim() != 4)

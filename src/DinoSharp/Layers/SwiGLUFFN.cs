@@ -13,6 +13,10 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
     readonly Linear w12;
     readonly Linear w3;
 
+    /// <summary>Creates <c>w12</c> (in → 2·hidden) and <c>w3</c> (hidden → in), hidden = <see cref="HiddenWidth"/>(<paramref name="mlpHiddenFeatures"/>).</summary>
+    /// <param name="inFeatures">Input and output width D.</param>
+    /// <param name="mlpHiddenFeatures">The hidden width an MLP would have (mlp_ratio · D).</param>
+    /// <param name="bias">Whether both Linears have biases.</param>
     public SwiGLUFFN(long inFeatures, long mlpHiddenFeatures, bool bias = true) : base(nameof(SwiGLUFFN))
     {
         HiddenFeatures = HiddenWidth(mlpHiddenFeatures);
@@ -21,11 +25,13 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The gated hidden width actually used (a multiple of 8).</summary>
     public long HiddenFeatures { get; }
 
     /// <summary>(int(h·2/3) + 7) // 8 · 8.</summary>
     public static long HiddenWidth(long mlpHiddenFeatures) => ((long)(mlpHiddenFeatures * 2.0 / 3.0) + 7) / 8 * 8;
 
+    /// <summary>x [..., D] → [..., D].</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();

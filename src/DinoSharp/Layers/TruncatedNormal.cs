@@ -10,6 +10,9 @@ namespace DinoSharp.Layers;
 /// </summary>
 public static class TruncatedNormal
 {
+    /// <summary>Fills <paramref name="tensor"/> in place with N(<paramref name="mean"/>, <paramref name="std"/>²) restricted to [<paramref name="a"/>, <paramref name="b"/>], without recording gradients.</summary>
+    /// <returns><paramref name="tensor"/> itself.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="std"/> is not positive or <paramref name="a"/> ≥ <paramref name="b"/>.</exception>
     public static Tensor Fill(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0)
     {
         ArgumentNullException.ThrowIfNull(tensor);

@@ -13,6 +13,8 @@ public sealed class DinoClsTokenLoss : Module<IReadOnlyList<Tensor>, IReadOnlyLi
 {
     private readonly Tensor center;  // [1, K] running mean of teacher logits
 
+    /// <summary>A loss with a zero center.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="outDim"/> is not positive, the temperature is not positive, or the momentum is outside [0, 1].</exception>
     /// <param name="outDim">Number of prototypes K.</param>
     /// <param name="studentTemp">Student temperature τs (0.1).</param>
     /// <param name="centerMomentum">Center EMA momentum m (0.9): c ← m·c + (1−m)·mean(t).</param>
@@ -28,8 +30,11 @@ public sealed class DinoClsTokenLoss : Module<IReadOnlyList<Tensor>, IReadOnlyLi
         RegisterComponents();
     }
 
+    /// <summary>Number of prototypes K, the width of the logits.</summary>
     public int OutDim { get; }
+    /// <summary>Student temperature τs dividing the student logits before log-softmax.</summary>
     public double StudentTemperature { get; }
+    /// <summary>EMA momentum m of the center: c ← m·c + (1−m)·mean(teacher logits).</summary>
     public double CenterMomentum { get; }
 
     /// <summary>The center buffer [1, K] (read-only view; saved in the state dict as <c>center</c>).</summary>

@@ -12,6 +12,7 @@ namespace DinoSharp.Losses;
 /// </summary>
 public sealed class DinoV2Objective : Module<ObjectiveInputs, double, ObjectiveTerms>
 {
+    /// <summary>Global crops per image (2); global rows are crop-major, [2B, ...].</summary>
     public const int GlobalCrops = 2;
 
     private readonly DinoClsTokenLoss dino_loss;
@@ -19,6 +20,8 @@ public sealed class DinoV2Objective : Module<ObjectiveInputs, double, ObjectiveT
     private readonly KoLeoLoss koleo_loss;
     private readonly Func<Tensor, Tensor>? allReduceSum;
 
+    /// <summary>Creates the DINO, iBOT and KoLeo loss modules (with zero centers).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A loss weight is negative.</exception>
     /// <param name="config">Weights and teacher-target settings.</param>
     /// <param name="allReduceSum">Distributed hook (all-reduce SUM across processes) for the centers and Sinkhorn-Knopp; null for one process.</param>
     public DinoV2Objective(ObjectiveConfig config, Func<Tensor, Tensor>? allReduceSum = null) : base(nameof(DinoV2Objective))
@@ -34,8 +37,11 @@ public sealed class DinoV2Objective : Module<ObjectiveInputs, double, ObjectiveT
         RegisterComponents();
     }
 
+    /// <summary>Loss weights, prototype counts, temperatures and centering mode.</summary>
     public ObjectiveConfig Config { get; }
+    /// <summary>The class-token DINO loss and its center (state-dict prefix <c>dino_loss</c>).</summary>
     public DinoClsTokenLoss DinoLoss => dino_loss;
+    /// <summary>The masked-patch iBOT loss and its center (state-dict prefix <c>ibot_patch_loss</c>).</summary>
     public IbotPatchLoss IbotLoss => ibot_patch_loss;
 
     bool DoDino => Config.DinoLossWeight > 0;

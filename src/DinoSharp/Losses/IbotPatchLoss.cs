@@ -12,6 +12,11 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly Tensor center;  // [1, 1, K] running mean of teacher patch logits
 
+    /// <summary>A loss with a zero center.</summary>
+    /// <param name="outDim">Number of prototypes K of the iBOT head.</param>
+    /// <param name="studentTemp">Student temperature τs (0.1).</param>
+    /// <param name="centerMomentum">Center EMA momentum m (0.9).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="outDim"/> is not positive, the temperature is not positive, or the momentum is outside [0, 1].</exception>
     public IbotPatchLoss(int outDim, double studentTemp = 0.1, double centerMomentum = 0.9) : base(nameof(IbotPatchLoss))
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outDim);
@@ -24,8 +29,11 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Number of prototypes K, the width of the patch logits.</summary>
     public int OutDim { get; }
+    /// <summary>Student temperature τs dividing the student patch logits before log-softmax.</summary>
     public double StudentTemperature { get; }
+    /// <summary>EMA momentum m of the center: c ← m·c + (1−m)·mean(teacher patch logits).</summary>
     public double CenterMomentum { get; }
 
     /// <summary>The center buffer [1, 1, K].</summary>

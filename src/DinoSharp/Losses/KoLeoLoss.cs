@@ -11,10 +11,14 @@ namespace DinoSharp.Losses;
 /// </summary>
 public sealed class KoLeoLoss : Module<Tensor, Tensor>
 {
+    /// <summary>ε of the normalisation and of the pairwise distance (dinov2's 1e-8).</summary>
     public const double Epsilon = 1e-8;
 
+    /// <summary>The loss has no parameters or state.</summary>
     public KoLeoLoss() : base(nameof(KoLeoLoss)) { }
 
+    /// <summary>features [B, D] (any scale; rows are L2-normalised here) → scalar loss; gradients flow through the distances, not the neighbour choice.</summary>
+    /// <exception cref="ArgumentException"><paramref name="features"/> is not 2-D or has fewer than 2 rows.</exception>
     public override Tensor forward(Tensor features)
     {
         LossGuards.Rank(features, 2, "KoLeo input [B, D]", nameof(features));

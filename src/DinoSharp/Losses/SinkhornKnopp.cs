@@ -9,6 +9,7 @@ namespace DinoSharp.Losses;
 /// </summary>
 public static class SinkhornKnopp
 {
+    /// <summary>Runs <paramref name="iterations"/> rounds of Sinkhorn-Knopp normalisation on exp(teacherLogits / τ).</summary>
     /// <param name="teacherLogits">[B, K] teacher head outputs on this process.</param>
     /// <param name="teacherTemp">Teacher temperature τ.</param>
     /// <param name="totalSamples">B summed over all processes (the number of columns of the global matrix).</param>

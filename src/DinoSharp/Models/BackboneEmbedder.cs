@@ -5,19 +5,28 @@ using static TorchSharp.torch;
 namespace DinoSharp.Models;
 
 /// <summary>A backbone's embeddings of one <see cref="FeatureKind"/>.</summary>
+/// <param name="extractor">Preprocessing and batched inference of the backbone; disposed with the embedder.</param>
+/// <param name="kind">Which tokens form the vector.</param>
+/// <param name="architecture">Names the model in <see cref="Identity"/> (a run name, an architecture or a file name).</param>
+/// <param name="weightsSha256">Hex SHA-256 of the weights, part of <see cref="Identity"/>.</param>
 public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kind, string architecture, string weightsSha256) : IImageEmbedder
 {
+    /// <summary>The preprocessing and the backbone in inference mode (owned by this embedder).</summary>
     public FeatureExtractor Extractor { get; } = extractor;
+    /// <summary>Which tokens form each embedding.</summary>
     public FeatureKind Kind { get; } = kind;
 
+    /// <summary>Architecture name, weights hash, preprocessing and <see cref="KindName"/> of <see cref="Kind"/>.</summary>
     public ModelIdentity Identity { get; } = new(architecture, weightsSha256, extractor.Preprocessing.ToString(), KindName(kind));
 
+    /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)
     {
         using var e = Extractor.Embed(images, Kind);
         return e.cpu();
     }
 
+    /// <summary>The command-line name of <paramref name="kind"/>: "cls", "avgpatch", "cls+avgpatch" or "last4+avgpatch".</summary>
     public static string KindName(FeatureKind kind) => kind switch
     {
         FeatureKind.Cls => "cls",
@@ -27,6 +36,8 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
         _ => kind.ToString(),
     };
 
+    /// <summary>The kind named <paramref name="name"/> (case-insensitive; "avgpool" is accepted for "avgpatch", "last4" for "last4+avgpatch").</summary>
+    /// <exception cref="ArgumentException">The name is none of these.</exception>
     public static FeatureKind ParseKind(string name) => name.ToLowerInvariant() switch
     {
         "cls" => FeatureKind.Cls,
@@ -36,5 +47,6 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
         _ => throw new ArgumentException($"Unknown feature kind '{name}'; use cls, avgpatch, cls+avgpatch or last4+avgpatch."),
     };
 
+    /// <summary>Disposes the <see cref="Extractor"/> and with it the backbone.</summary>
     public void Dispose() => Extractor.Dispose();
 }

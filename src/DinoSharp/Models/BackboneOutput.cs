@@ -10,6 +10,7 @@ namespace DinoSharp.Models;
 /// <param name="Masks">The patch mask that was applied [B, h·w], or null.</param>
 public sealed record BackboneOutput(Tensor ClsToken, Tensor RegisterTokens, Tensor PatchTokens, Tensor PreNorm, Tensor? Masks) : IDisposable
 {
+    /// <summary>Frees the four token tensors (not <see cref="Masks"/>, which belongs to the caller).</summary>
     public void Dispose()
     {
         ClsToken.Dispose();
@@ -20,4 +21,6 @@ public sealed record BackboneOutput(Tensor ClsToken, Tensor RegisterTokens, Tens
 }
 
 /// <summary>One of get_intermediate_layers' outputs: patch tokens [B, h·w, D] and the cls token [B, D] after one block.</summary>
+/// <param name="PatchTokens">[B, h·w, D], after the final norm when requested.</param>
+/// <param name="ClsToken">[B, D], after the final norm when requested.</param>
 public sealed record IntermediateLayer(Tensor PatchTokens, Tensor ClsToken);

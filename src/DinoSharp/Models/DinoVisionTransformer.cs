@@ -20,6 +20,8 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
     readonly ModuleList<Block> blocks;
     readonly LayerNorm norm;
 
+    /// <summary>Builds the network for <paramref name="config"/> with dinov2's initialisation (random; call <c>torch.manual_seed</c> first for reproducible weights).</summary>
+    /// <exception cref="ArgumentException"><paramref name="config"/> fails <see cref="VisionTransformerConfig.Validate"/>.</exception>
     public DinoVisionTransformer(VisionTransformerConfig config) : base(nameof(DinoVisionTransformer))
     {
         Config = config.Validate();
@@ -46,11 +48,16 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
         InitWeights();
     }
 
+    /// <summary>The validated architecture the network was built from.</summary>
     public VisionTransformerConfig Config { get; }
 
+    /// <summary>Token width D.</summary>
     public int EmbedDim => Config.EmbedDim;
+    /// <summary>Patch side p in pixels; input sides must be multiples of it.</summary>
     public int PatchSize => Config.PatchSize;
+    /// <summary>Register tokens R between the cls token and the patch tokens (0 or 4 for Meta's models).</summary>
     public int NumRegisterTokens => Config.NumRegisterTokens;
+    /// <summary>Number of transformer blocks.</summary>
     public int Depth => Config.Depth;
 
     /// <summary>dinov2's init: trunc-normal(0.02) position embedding and Linear weights, tiny cls/register tokens, zero mask token.</summary>

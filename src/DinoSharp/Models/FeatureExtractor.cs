@@ -19,8 +19,14 @@ public enum FeatureKind
 }
 
 /// <summary>Features of a batch of images.</summary>
+/// <param name="ClsToken">Normalised cls token [B, D].</param>
+/// <param name="PatchTokens">Normalised patch tokens [B, GridHeight·GridWidth, D], row-major over the grid.</param>
+/// <param name="RegisterTokens">Normalised register tokens [B, R, D] (R may be 0).</param>
+/// <param name="GridHeight">Patch rows of the input.</param>
+/// <param name="GridWidth">Patch columns of the input.</param>
 public sealed record ImageFeatures(Tensor ClsToken, Tensor PatchTokens, Tensor RegisterTokens, int GridHeight, int GridWidth) : IDisposable
 {
+    /// <summary>Frees the three token tensors.</summary>
     public void Dispose()
     {
         ClsToken.Dispose();
@@ -37,6 +43,12 @@ public sealed class FeatureExtractor : IDisposable
 {
     readonly bool ownsBackbone;
 
+    /// <summary>Moves <paramref name="backbone"/> to <paramref name="device"/> and puts it in eval mode.</summary>
+    /// <param name="backbone">The network; it is moved, not copied.</param>
+    /// <param name="preprocessing">Input size (a multiple of the patch size), resize and normalisation.</param>
+    /// <param name="device">Where inference runs; null: the CPU.</param>
+    /// <param name="ownsBackbone">Dispose <paramref name="backbone"/> with the extractor.</param>
+    /// <exception cref="ArgumentException">The preprocessing size is not a multiple of the patch size.</exception>
     public FeatureExtractor(DinoVisionTransformer backbone, Preprocessing preprocessing, Device? device = null, bool ownsBackbone = false)
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -54,9 +66,13 @@ public sealed class FeatureExtractor : IDisposable
         backbone.eval();
     }
 
+    /// <summary>The network, in eval mode on <see cref="Device"/>.</summary>
     public DinoVisionTransformer Backbone { get; }
+    /// <summary>How images are resized, cropped and normalised; part of the embedding identity.</summary>
     public Preprocessing Preprocessing { get; }
+    /// <summary>Where the backbone and its inputs live.</summary>
     public Device Device { get; }
+    /// <summary>The image → [3, S, S] transform built from <see cref="Preprocessing"/> (resize shorter side and centre-crop, or stretch when ResizeShorter is 0).</summary>
     public EvalTransform Transform { get; }
 
     /// <summary>Loads a backbone file with its model.json (or a named architecture when there is none).</summary>
@@ -140,6 +156,7 @@ public sealed class FeatureExtractor : IDisposable
         return Embed(x, kind);
     }
 
+    /// <summary>Disposes the backbone when the extractor was created owning it; otherwise does nothing.</summary>
     public void Dispose()
     {
         if (ownsBackbone) Backbone.Dispose();

@@ -11,9 +11,12 @@ public sealed record Preprocessing
     public int Size { get; init; } = 224;
     /// <summary>Resize the shorter side to this before the centre crop (0 = stretch the whole image to Size×Size).</summary>
     public int ResizeShorter { get; init; } = 256;
+    /// <summary>Per-channel mean (R, G, B) subtracted from [0, 1] pixel values; ImageNet's by default.</summary>
     public double[] Mean { get; init; } = [0.485, 0.456, 0.406];
+    /// <summary>Per-channel standard deviation (R, G, B) the centred values are divided by; ImageNet's by default.</summary>
     public double[] Std { get; init; } = [0.229, 0.224, 0.225];
 
+    /// <summary>A readable description such as "resize 256, centre-crop 224, ImageNet normalisation"; part of the embedding identity.</summary>
     public override string ToString() =>
         ResizeShorter > 0 ? $"resize {ResizeShorter}, centre-crop {Size}, ImageNet normalisation" : $"resize to {Size}×{Size}, ImageNet normalisation";
 }
@@ -21,12 +24,16 @@ public sealed record Preprocessing
 /// <summary>model.json: what a backbone file is (architecture and preprocessing), written beside its weights.</summary>
 public sealed record ModelCard
 {
+    /// <summary>The architecture of the weights file (JSON key <c>backbone</c>).</summary>
     public required VisionTransformerConfig Backbone { get; init; }
+    /// <summary>How images are prepared for this backbone.</summary>
     public Preprocessing Preprocessing { get; init; } = new();
     /// <summary>SHA-256 of the weights file this card describes.</summary>
     public string WeightsSha256 { get; init; } = "";
+    /// <summary>Where the weights came from (e.g. the run that trained them); informational.</summary>
     public string Source { get; init; } = "";
 
+    /// <summary>The model.json serialisation: snake_case keys and enum values, indented.</summary>
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -34,8 +41,11 @@ public sealed record ModelCard
         Converters = { new JsonStringEnumConverter<FeedForwardKind>(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    /// <summary>Writes the card as JSON to <paramref name="path"/> (overwriting it).</summary>
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 
+    /// <summary>Reads a model.json.</summary>
+    /// <exception cref="Interop.CheckpointException">The file is not a valid model card.</exception>
     public static ModelCard Load(string path)
     {
         try

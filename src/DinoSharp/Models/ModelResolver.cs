@@ -16,6 +16,17 @@ namespace DinoSharp.Models;
 /// </summary>
 public static class ModelResolver
 {
+    /// <summary>The embedder a --model string names (see the type description for the accepted forms).</summary>
+    /// <param name="model">raw[:N], random:&lt;arch|config&gt;, a run folder, a Hugging Face folder, or a .safetensors / .pth backbone.</param>
+    /// <param name="kind">Which tokens form the vector (ignored for raw pixels).</param>
+    /// <param name="arch">Architecture name for weights without a model.json (required for Hugging Face folders).</param>
+    /// <param name="imageSize">Square input side in pixels; null: the model card's, or <see cref="DefaultInputSize"/>.</param>
+    /// <param name="layout">Key layout of a weights file; a run folder or Hugging Face folder sets it itself.</param>
+    /// <param name="device">Where the backbone runs (CPU by default); embeddings are returned on the CPU.</param>
+    /// <param name="rawSize">Side N of the raw-pixel baseline for a plain "raw".</param>
+    /// <exception cref="FileNotFoundException">The file or folder does not exist, or the folder is neither a run nor a Hugging Face folder.</exception>
+    /// <exception cref="ArgumentException">The string is malformed, or a weights file has no model.json and no <paramref name="arch"/>.</exception>
+    /// <exception cref="Interop.CheckpointException">The weights do not match the architecture or cannot be read.</exception>
     public static IImageEmbedder Open(string model, FeatureKind kind = FeatureKind.Cls, string? arch = null, int? imageSize = null,
         CheckpointLayout layout = CheckpointLayout.Meta, Device? device = null, int rawSize = 28)
     {

@@ -17,6 +17,10 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
 {
     readonly InferenceSession session;
 
+    /// <summary>Opens an ONNX Runtime session on <paramref name="path"/> and reads its DinoSharp metadata.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="Interop.CheckpointException">The file is not a readable ONNX model or lacks DinoSharp metadata.</exception>
+    /// <exception cref="ArgumentException">The graph lacks the outputs <paramref name="kind"/> needs, or cannot take <paramref name="imageSize"/>.</exception>
     /// <param name="path">A .onnx file written by <c>dino export onnx</c>.</param>
     /// <param name="kind">Cls, AvgPatch or ClsAvgPatch (the graph has no intermediate layers for Last4ClsAvgPatch).</param>
     /// <param name="threads">Intra-op threads; 0: one per core.</param>
@@ -62,12 +66,16 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
         }
     }
 
+    /// <summary>The .onnx file as given.</summary>
     public string Path { get; }
+    /// <summary>The architecture, preprocessing, source, size and outputs stored in the model at export.</summary>
     public OnnxMetadata Metadata { get; }
+    /// <summary>Which tokens form each embedding (Cls, AvgPatch or ClsAvgPatch).</summary>
     public FeatureKind Kind { get; }
 
     /// <summary>How images are prepared: the exported preprocessing, or another size for a dynamic-size graph.</summary>
     public Preprocessing Preprocessing { get; }
+    /// <summary>Source name and weights hash from the metadata, the preprocessing and the feature kind: equal to the <see cref="BackboneEmbedder"/> identity of the same weights.</summary>
     public ModelIdentity Identity { get; }
 
     /// <summary>ORT's CPU settings for inference: all graph optimisations, one intra-op thread per core, sequential execution.</summary>
@@ -137,6 +145,8 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
                 $"export it with --size {s} {s} or --size dynamic.");
     }
 
+    /// <summary>[B, E] float32 on the CPU, rows L2-normalised (E = D, or 2D for ClsAvgPatch).</summary>
+    /// <exception cref="ArgumentException">A fixed-size graph cannot take the preprocessing size.</exception>
     public Tensor Embed(IReadOnlyList<RgbImage> images)
     {
         CheckImageSize();
@@ -150,5 +160,6 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
 
     static string FirstLine(string s) => s.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "";
 
+    /// <summary>Releases the ONNX Runtime session.</summary>
     public void Dispose() => session.Dispose();
 }

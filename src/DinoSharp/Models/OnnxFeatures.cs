@@ -8,6 +8,7 @@ namespace DinoSharp.Models;
 /// <param name="RegisterTokens">Normalised register tokens [B, R, D].</param>
 public sealed record OnnxFeatures(Tensor? ClsToken, Tensor? PatchTokens, Tensor? RegisterTokens) : IDisposable
 {
+    /// <summary>Frees the tensors present.</summary>
     public void Dispose()
     {
         ClsToken?.Dispose();

@@ -9,14 +9,18 @@ namespace DinoSharp.Models;
 /// The raw-pixel baseline: each image resized to size×size, its [0, 1] RGB values flattened and L2-normalised
 /// (cosine similarity on pixels, the usual "kNN on raw pixels" line).
 /// </summary>
+/// <param name="size">Side N the images are resized to, &gt; 0 (<see cref="ArgumentOutOfRangeException"/> otherwise); the embedding has 3·N² values.</param>
 public sealed class RawPixelEmbedder(int size) : IImageEmbedder
 {
     readonly EvalTransform transform = EvalTransform.Resize(size);
 
+    /// <summary>Side N in pixels of the resized image.</summary>
     public int Size { get; } = size > 0 ? size : throw new ArgumentOutOfRangeException(nameof(size), size, "Raw-pixel size must be positive.");
 
+    /// <summary>"raw" with the size: stores of raw pixels only mix with the same size.</summary>
     public ModelIdentity Identity => new("raw", "none", $"resize to {Size}×{Size}, [0,1] RGB", "pixels");
 
+    /// <summary>[B, 3·N²] float32 on the CPU: RGB in [0, 1], channel-major, rows L2-normalised.</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)
     {
         using var scope = torch.NewDisposeScope();
@@ -27,5 +31,6 @@ public sealed class RawPixelEmbedder(int size) : IImageEmbedder
         return nn.functional.normalize(pixels, dim: 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Nothing to free.</summary>
     public void Dispose() { }
 }

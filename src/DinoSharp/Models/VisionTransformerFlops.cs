@@ -41,7 +41,14 @@ public static class VisionTransformerFlops
 }
 
 /// <summary>Forward FLOPs of one image, by kind of matrix product (each summed over all blocks).</summary>
+/// <param name="PatchEmbed">The patch-embedding convolution.</param>
+/// <param name="Qkv">The qkv projections.</param>
+/// <param name="AttentionScores">Q·Kᵀ.</param>
+/// <param name="AttentionValues">softmax · V.</param>
+/// <param name="Projection">The attention output projections.</param>
+/// <param name="FeedForward">MLP or SwiGLU.</param>
 public sealed record ViTFlops(double PatchEmbed, double Qkv, double AttentionScores, double AttentionValues, double Projection, double FeedForward)
 {
+    /// <summary>Sum of all parts: forward FLOPs of one image.</summary>
     public double Total => PatchEmbed + Qkv + AttentionScores + AttentionValues + Projection + FeedForward;
 }

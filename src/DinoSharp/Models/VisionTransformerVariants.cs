@@ -46,6 +46,7 @@ public static class VisionTransformerVariants
         ["dinov2_vitl14_reg"] = "vit_large_reg4", ["dinov2_vitg14_reg"] = "vit_giant2_reg4",
     };
 
+    /// <summary>The canonical variant names (vit_small, …, vit_pico_p7); Meta's hub aliases are accepted by <see cref="Get"/> but not listed.</summary>
     public static IReadOnlyCollection<string> Names => Variants.Keys;
 
     /// <summary>The configuration of a named variant (Meta's hub names such as dinov2_vits14_reg are accepted too).</summary>
@@ -57,5 +58,7 @@ public static class VisionTransformerVariants
         throw new ArgumentException($"Unknown architecture '{name}'. Known: {string.Join(", ", Variants.Keys.Concat(Aliases.Keys))}.");
     }
 
+    /// <summary>A freshly initialised network of the named variant.</summary>
+    /// <exception cref="ArgumentException">The name is unknown.</exception>
     public static DinoVisionTransformer Create(string name) => new(Get(name));
 }

@@ -6,12 +6,17 @@ namespace DinoSharp.Training;
 /// <summary>What a checkpoint folder's state.json records besides the tensors.</summary>
 public sealed record CheckpointState
 {
+    /// <summary>Training steps completed; a resume continues with this step.</summary>
     public long Step { get; init; }
     /// <summary>SHA-256 of every other file in the checkpoint folder, checked before the checkpoint is trusted.</summary>
     public Dictionary<string, string> Files { get; init; } = [];
+    /// <summary>The latest online kNN top-1 of the teacher when written (in [0, 1]), or null; pruning always keeps the best.</summary>
     public double? KnnTop1 { get; init; }
+    /// <summary>Distinct unreadable images skipped by the loader so far.</summary>
     public long SkippedImages { get; init; }
+    /// <summary>Hex SHA-256 of the resolved config; a resume with a different config is refused.</summary>
     public string ConfigSha256 { get; init; } = "";
+    /// <summary>When the checkpoint was written (UTC).</summary>
     public DateTimeOffset Written { get; init; }
 }
 
@@ -37,6 +42,11 @@ public sealed class CheckpointStore
 
     readonly Action<string> warn;
 
+    /// <summary>A store in <paramref name="folder"/> (created if missing).</summary>
+    /// <param name="folder">The checkpoints/ folder of a run.</param>
+    /// <param name="keepLast">Newest checkpoints to keep (train.keep_checkpoints), at least 1; the best by online kNN is kept as well.</param>
+    /// <param name="warn">Receives a line for every checkpoint found invalid; null discards them.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepLast"/> is below 1.</exception>
     public CheckpointStore(string folder, int keepLast, Action<string>? warn = null)
     {
         if (keepLast < 1) throw new ArgumentOutOfRangeException(nameof(keepLast), keepLast, "train.keep_checkpoints must be at least 1.");
@@ -46,7 +56,9 @@ public sealed class CheckpointStore
         Directory.CreateDirectory(folder);
     }
 
+    /// <summary>The folder holding the step_NNNNNNNN checkpoint folders.</summary>
     public string Folder { get; }
+    /// <summary>Newest checkpoints kept when pruning (plus the best by online kNN).</summary>
     public int KeepLast { get; }
 
     /// <summary>Minimum free space asked for before writing, as a multiple of the last checkpoint's size.</summary>
@@ -172,6 +184,7 @@ public sealed class CheckpointStore
         fs.Flush(flushToDisk: true);
     }
 
+    /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>.</summary>
     public static string Sha256(string path)
     {
         using var fs = File.OpenRead(path);

@@ -5,6 +5,7 @@ namespace DinoSharp.Training;
 /// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, vits14_imagenet, vitb14_imagenet.</summary>
 public static class DefaultConfigs
 {
+    /// <summary>Names of the shipped configs (file names without .json), sorted.</summary>
     public static IReadOnlyList<string> Names { get; } = typeof(DefaultConfigs).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith("configs/", StringComparison.Ordinal)).Select(n => Path.GetFileNameWithoutExtension(n)).Order().ToList();
 

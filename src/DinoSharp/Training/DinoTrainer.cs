@@ -15,12 +15,20 @@ namespace DinoSharp.Training;
 /// <summary>How a run ended.</summary>
 public enum TrainingOutcome
 {
+    /// <summary>Every planned step ran (or the time budget ended it); the teacher backbone was exported.</summary>
     Completed,
+    /// <summary>Cancelled (SIGINT/SIGTERM); the last step was checkpointed and the run can be resumed.</summary>
     Interrupted,
+    /// <summary>Stopped because the teacher entropy stayed below the collapse threshold for train.collapse_patience logs; the teacher is still exported.</summary>
     Collapsed,
 }
 
 /// <summary>The result of <see cref="DinoTrainer.Run"/>.</summary>
+/// <param name="Outcome">Why the run ended.</param>
+/// <param name="Steps">Training steps completed (including those before a resume).</param>
+/// <param name="OutputDir">The absolute run folder.</param>
+/// <param name="FinalKnnTop1">The last online kNN top-1 in [0, 1], or null when online kNN was off or impossible.</param>
+/// <param name="TeacherBackbonePath">teacher_backbone.safetensors (Meta layout, model.json beside it), or null when the run was interrupted.</param>
 public sealed record TrainingResult(TrainingOutcome Outcome, long Steps, string OutputDir, double? FinalKnnTop1, string? TeacherBackbonePath);
 
 /// <summary>Thrown when a loss or gradient stops being finite; the last good checkpoint is kept.</summary>
@@ -38,6 +46,10 @@ public sealed class DinoTrainer
     readonly TrainingOptions options;
     readonly ITrainingProgress progress;
 
+    /// <summary>A trainer; nothing is read or built until <see cref="Run"/>.</summary>
+    /// <param name="config">The resolved training config.</param>
+    /// <param name="options">Run folder, length, resume, device and threads.</param>
+    /// <param name="progress">Receives progress and warnings; null prints nothing.</param>
     public DinoTrainer(DinoTrainingConfig config, TrainingOptions options, ITrainingProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -50,6 +62,10 @@ public sealed class DinoTrainer
     /// <summary>Length of the run and of one schedule "epoch", fixed at the start and kept for resume.</summary>
     sealed record RunState(long TotalSteps, int ItersPerEpoch, string ConfigSha256);
 
+    /// <summary>Trains: writes config.json and metrics.jsonl, checkpoints every train.checkpoint_every steps and at the end, and, unless interrupted, teacher_backbone.safetensors and model.json. Cancellation finishes the current step and checkpoints it.</summary>
+    /// <exception cref="ConfigException">The config is invalid, the run folder already has checkpoints and resume was not asked for, a resumed config differs, or the dataset is smaller than a batch.</exception>
+    /// <exception cref="TrainingDivergedException">A loss, gradient or weight stopped being finite; the last good checkpoint is kept.</exception>
+    /// <exception cref="DatasetNotFoundException">The dataset is not installed or the folder holds no images.</exception>
     public TrainingResult Run(CancellationToken cancel = default)
     {
         string outDir = Path.GetFullPath(options.OutputDir);

@@ -5,19 +5,33 @@ namespace DinoSharp.Training;
 /// <summary>One line of metrics.jsonl: every loss term, the schedules, and the collapse signals of a logged step.</summary>
 public sealed record StepMetrics
 {
+    /// <summary>Steps completed when the line was written (0 for the untrained kNN line).</summary>
     public long Step { get; init; }
+    /// <summary>Step / iterations per schedule epoch (fractional).</summary>
     public double Epoch { get; init; }
+    /// <summary>Wall seconds since this process started the run, including kNN evaluations and checkpoints (restarts at 0 on resume).</summary>
     public double ElapsedSeconds { get; init; }
+    /// <summary>The back-propagated loss of this step: the sum of the four weighted terms below.</summary>
     public double TotalLoss { get; init; }
+    /// <summary>Weighted DINO cross-entropy of the student's local crops against the teacher's global targets.</summary>
     public double DinoLocalLoss { get; init; }
+    /// <summary>Weighted DINO cross-entropy between the two global crops (each against the other's teacher target).</summary>
     public double DinoGlobalLoss { get; init; }
+    /// <summary>Weighted KoLeo term on the student's global cls tokens (negative values are normal).</summary>
     public double KoleoLoss { get; init; }
+    /// <summary>Weighted iBOT cross-entropy on the masked patch tokens.</summary>
     public double IbotLoss { get; init; }
+    /// <summary>Scheduled learning rate of this step before the per-group multipliers (layer decay, patch embedding).</summary>
     public double Lr { get; init; }
+    /// <summary>Scheduled weight decay of this step before the per-group multipliers.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Teacher EMA momentum used in this step.</summary>
     public double Momentum { get; init; }
+    /// <summary>Teacher softmax temperature used in this step.</summary>
     public double TeacherTemp { get; init; }
+    /// <summary>Total L2 norm of the student's gradients before clipping (over backbone and heads).</summary>
     public double GradNorm { get; init; }
+    /// <summary>Training throughput since the previous logged line.</summary>
     public double ImagesPerSecond { get; init; }
     /// <summary>Mean entropy of the teacher's cls target distributions (nats); near 0 = collapse to one prototype.</summary>
     public double TeacherEntropy { get; init; }
@@ -25,6 +39,7 @@ public sealed record StepMetrics
     public double CenterNorm { get; init; }
     /// <summary>Online kNN top-1 (k = 20) of the teacher's cls features, when measured at this step.</summary>
     public double? KnnTop1 { get; init; }
+    /// <summary>Seconds spent waiting for the data loader since the previous logged line.</summary>
     public double DataWaitSeconds { get; init; }
 }
 
@@ -34,13 +49,19 @@ public sealed class MetricsLog : IDisposable
     static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
     readonly StreamWriter writer;
 
+    /// <summary>Opens <paramref name="path"/> for writing.</summary>
+    /// <param name="path">The metrics.jsonl file.</param>
+    /// <param name="append">Continue an existing log (resume) instead of replacing it.</param>
     public MetricsLog(string path, bool append)
     {
         writer = new StreamWriter(path, append) { AutoFlush = true };
     }
 
+    /// <summary>Appends <paramref name="m"/> as one snake_case JSON line (null fields omitted) and flushes it.</summary>
     public void Write(StepMetrics m) => writer.WriteLine(JsonSerializer.Serialize(m, Options));
 
+    /// <summary>Every line of a metrics.jsonl, in file order (blank lines skipped).</summary>
+    /// <exception cref="JsonException">A line is not valid JSON (e.g. torn by a kill; <see cref="TruncateAfter"/> removes such a line).</exception>
     public static List<StepMetrics> Read(string path) =>
         File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l, Options)!).ToList();
 
@@ -64,5 +85,6 @@ public sealed class MetricsLog : IDisposable
         catch (JsonException) { return null; }
     }
 
+    /// <summary>Closes the file.</summary>
     public void Dispose() => writer.Dispose();
 }

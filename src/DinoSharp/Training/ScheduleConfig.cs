@@ -48,5 +48,6 @@ public sealed record ScheduleConfig
     /// <summary>The peak lr after batch scaling: BaseLr · √(BatchSize / 1024).</summary>
     public double ScaledLr => BaseLr * Math.Sqrt(BatchSize / 1024.0);
 
+    /// <summary>Length of every schedule table: Epochs · ItersPerEpoch.</summary>
     public int TotalIters => checked(Epochs * ItersPerEpoch);
 }

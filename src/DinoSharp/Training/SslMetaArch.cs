@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Training;
 
-/// <summary>Scalar values of one training step (read back once per step, after backward).</summary>
+/// <summary>Scalar values of one training step (read back once per step, after backward); the fields are those of <see cref="ObjectiveTerms"/>.</summary>
 public sealed record StepTerms(double Total, double DinoLocal, double DinoGlobal, double Koleo, double Ibot, double TeacherEntropy, double CenterNorm);
 
 /// <summary>
@@ -20,6 +20,9 @@ public sealed class SslMetaArch : nn.Module
     readonly StudentTeacherNetwork teacher;
     readonly DinoV2Objective objective;
 
+    /// <summary>Builds student and teacher from <paramref name="config"/> (the teacher a copy of the student, without drop path, frozen, in eval mode) and the objective.</summary>
+    /// <exception cref="ConfigException">train.centering is neither "centering" nor "sinkhorn_knopp".</exception>
+    /// <exception cref="ArgumentException">The resolved backbone is invalid (see <see cref="VisionTransformerConfig.Validate"/>).</exception>
     public SslMetaArch(DinoTrainingConfig config) : base(nameof(SslMetaArch))
     {
         Config = config;
@@ -54,10 +57,15 @@ public sealed class SslMetaArch : nn.Module
         teacher.eval();
     }
 
+    /// <summary>The training config the model was built from.</summary>
     public DinoTrainingConfig Config { get; }
+    /// <summary>The backbone after student.* overrides (<see cref="ResolveBackbone"/>); the student adds its drop-path rate, the teacher uses 0.</summary>
     public VisionTransformerConfig BackboneConfig { get; }
+    /// <summary>The network trained by gradient descent (state-dict prefix <c>student</c>).</summary>
     public StudentTeacherNetwork Student => student;
+    /// <summary>The EMA of the student that makes the targets; no gradients (prefix <c>teacher</c>). Its backbone is the one saved as teacher_backbone.safetensors.</summary>
     public StudentTeacherNetwork Teacher => teacher;
+    /// <summary>The losses and their centers (prefix <c>objective</c>).</summary>
     public DinoV2Objective Objective => objective;
 
     /// <summary>The backbone configuration of a training config: the named variant with the student section's overrides.</summary>

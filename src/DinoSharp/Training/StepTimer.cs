@@ -25,6 +25,7 @@ public sealed class StepTimer
         clock.Restart();
     }
 
+    /// <summary>Counts one finished step (the divisor of the means).</summary>
     public void EndStep() => Steps++;
 
     /// <summary>Mean seconds per step spent in <paramref name="phase"/>.</summary>
@@ -33,6 +34,7 @@ public sealed class StepTimer
     /// <summary>Mean seconds per step, all phases.</summary>
     public double MeanStepSeconds => Steps == 0 ? 0 : seconds.Sum() / Steps;
 
+    /// <summary>Forgets all laps and steps (e.g. after warm-up).</summary>
     public void Reset()
     {
         Array.Clear(seconds);

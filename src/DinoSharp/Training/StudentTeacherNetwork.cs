@@ -15,6 +15,10 @@ public sealed class StudentTeacherNetwork : nn.Module
     readonly DinoHead dino_head;
     readonly DinoHead? ibot_head;
 
+    /// <summary>A randomly initialised backbone with its head(s).</summary>
+    /// <param name="backboneConfig">The backbone, including its drop-path rate.</param>
+    /// <param name="dino">Sizes of the DINO head.</param>
+    /// <param name="ibot">Whether iBOT has its own head, and its sizes.</param>
     public StudentTeacherNetwork(VisionTransformerConfig backboneConfig, DinoConfig dino, IbotConfig ibot) : base(nameof(StudentTeacherNetwork))
     {
         backbone = new DinoVisionTransformer(backboneConfig);
@@ -27,10 +31,13 @@ public sealed class StudentTeacherNetwork : nn.Module
         if (ibot_head is not null) register_module(nameof(ibot_head), ibot_head);
     }
 
+    /// <summary>The ViT (state-dict prefix <c>backbone</c>).</summary>
     public DinoVisionTransformer Backbone => backbone;
+    /// <summary>The class-token projection head (prefix <c>dino_head</c>): [B, D] → [B, K].</summary>
     public DinoHead DinoHead => dino_head;
     /// <summary>The head used for masked patch tokens: the DINO head itself unless ibot.separate_head.</summary>
     public DinoHead IbotHead => ibot_head ?? dino_head;
+    /// <summary>Whether <see cref="IbotHead"/> is its own module (prefix <c>ibot_head</c>) rather than <see cref="DinoHead"/>.</summary>
     public bool HasSeparateIbotHead => ibot_head is not null;
 
     /// <summary>The modules whose gradients dinov2 clips separately (backbone, dino_head, ibot_head).</summary>

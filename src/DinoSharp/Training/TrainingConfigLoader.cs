@@ -12,6 +12,7 @@ namespace DinoSharp.Training;
 /// </summary>
 public static class TrainingConfigLoader
 {
+    /// <summary>The config JSON format: snake_case keys, indented, scale ranges as [min, max] arrays.</summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -45,6 +46,7 @@ public static class TrainingConfigLoader
         }
     }
 
+    /// <summary>The resolved config as written to a run's config.json (every key, readable back by <see cref="Resolve"/>).</summary>
     public static string ToJson(DinoTrainingConfig config) => JsonSerializer.Serialize(config, JsonOptions);
 
     /// <summary>

@@ -11,6 +11,8 @@ namespace DinoSharp.Training;
 /// </summary>
 public static class TrainingConfigValidator
 {
+    /// <summary>Checks every user-settable value of <paramref name="config"/>, the architecture name and the crop settings.</summary>
+    /// <exception cref="ConfigException">The first value out of range, naming its key.</exception>
     public static void Validate(DinoTrainingConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);

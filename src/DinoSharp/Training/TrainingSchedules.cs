@@ -11,8 +11,11 @@ namespace DinoSharp.Training;
 /// <param name="LastLayerLr">Lr with the first FreezeLastLayerEpochs epochs set to 0.</param>
 public sealed record TrainingSchedules(double[] Lr, double[] WeightDecay, double[] Momentum, double[] TeacherTemp, double[] LastLayerLr)
 {
+    /// <summary>Length of every table: the run's iterations.</summary>
     public int TotalIters => Lr.Length;
 
+    /// <summary>Precomputes the five tables for <paramref name="config"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A length, batch size, learning rate, temperature or momentum is out of range.</exception>
     public static TrainingSchedules Build(ScheduleConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);

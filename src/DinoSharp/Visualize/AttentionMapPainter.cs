@@ -11,6 +11,8 @@ namespace DinoSharp.Visualize;
 /// </summary>
 public static class AttentionMapPainter
 {
+    /// <summary>Paints one tile per head, left to right and top to bottom.</summary>
+    /// <exception cref="ArgumentException"><paramref name="attention"/> is not a non-empty [heads, h, w] tensor.</exception>
     /// <param name="attention">[heads, h, w] attention of one image (e.g. the class token's attention to the patches, per head).</param>
     /// <param name="options">Tile size, columns, background.</param>
     public static RgbImage Render(Tensor attention, AttentionMapOptions? options = null)

@@ -15,6 +15,7 @@ public static class PatchPca
 {
     const int Components = 3;
 
+    /// <summary>Fits the three components on all patch tokens of the batch and maps each patch to a colour.</summary>
     /// <param name="patchTokens">[B, h, w, D] patch tokens (D ≥ 3), any float dtype and device.</param>
     /// <param name="options">Foreground threshold and second pass; defaults: no foreground separation.</param>
     public static PatchPcaResult Compute(Tensor patchTokens, PatchPcaOptions? options = null)

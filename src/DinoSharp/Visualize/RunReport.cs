@@ -5,11 +5,19 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DinoSharp.Training;
 using ScottPlot;
+using SkiaSharp;
 
 namespace DinoSharp.Visualize;
 
 /// <summary>An evaluation result file written by `dino knn` / `dino linear --json` (only the fields the report reads).</summary>
-public sealed record EvaluationSummary(string File, string Model, IReadOnlyDictionary<string, double> Top1, long[][]? ConfusionMatrix, IReadOnlyList<string> Classes);
+/// <param name="File">The JSON file name (e.g. knn_trained.json), which the report uses to tell runs and baselines apart.</param>
+/// <param name="Model">The model string the evaluation ran on.</param>
+/// <param name="Top1">Top-1 accuracy in [0, 1] per k ("10", "20", …), or under "probe" for a linear probe.</param>
+/// <param name="ConfusionMatrix">[C][C] counts, row = true class, column = predicted class, when the file has one.</param>
+/// <param name="Classes">Class names in label order (empty when the file names none).</param>
+/// <param name="BestK">The k with the best top-1, at which `dino knn` computes the confusion matrix; null when not given.</param>
+public sealed record EvaluationSummary(string File, string Model, IReadOnlyDictionary<string, double> Top1, long[][]? ConfusionMatrix, IReadOnlyList<string> Classes,
+    int? BestK = null);
 
 /// <summary>
 /// `dino report`: one self-contained HTML page (PNG plots embedded as data URIs) plus the PNGs, from a run folder's
@@ -17,35 +25,25 @@ public sealed record EvaluationSummary(string File, string Model, IReadOnlyDicti
 /// </summary>
 public static class RunReport
 {
+    /// <summary>Writes the report of <paramref name="runDir"/>: PNG plots into <c>&lt;run&gt;/report/</c> and one self-contained HTML page.</summary>
+    /// <param name="runDir">A run folder made by <c>dino train</c>; evaluation JSON files (<c>dino knn</c>/<c>dino linear --json</c>) are read from its eval/ folder, and search.png, pca.png and attention.png from report/ are embedded when present.</param>
+    /// <param name="outFile">The HTML file; null: <c>&lt;run&gt;/report.html</c>.</param>
+    /// <returns>The path of the HTML file written.</returns>
+    /// <exception cref="FileNotFoundException">The folder has no metrics.jsonl.</exception>
     public static string Write(string runDir, string? outFile = null)
     {
         string metricsPath = Path.Combine(runDir, "metrics.jsonl");
         if (!File.Exists(metricsPath)) throw new FileNotFoundException($"{runDir}: no metrics.jsonl; is this a run folder made by `dino train`?");
         var metrics = MetricsLog.Read(metricsPath);
-        var steps = metrics.Where(m => m.TotalLoss != 0 || m.Lr != 0).ToList();
         var evals = ReadEvaluations(Path.Combine(runDir, "eval"));
         string plots = Path.Combine(runDir, "report");
         Directory.CreateDirectory(plots);
         var images = new List<(string Title, string File)>();
-
-        if (steps.Count > 0)
+        foreach (var plot in BuildPlots(metrics, evals))
         {
-            images.Add(("Loss terms", Lines(plots, "loss.png", "Loss terms over training", "step", "loss", steps,
-                ("total", m => m.TotalLoss), ("DINO local", m => m.DinoLocalLoss), ("DINO global", m => m.DinoGlobalLoss),
-                ("iBOT", m => m.IbotLoss), ("KoLeo", m => m.KoleoLoss))));
-            images.Add(("Learning rate and weight decay", Lines(plots, "lr_wd.png", "Learning rate and weight decay", "step", "value", steps,
-                ("learning rate ×100", m => m.Lr * 100), ("weight decay", m => m.WeightDecay))));
-            images.Add(("Teacher momentum and temperature", Lines(plots, "teacher.png", "Teacher EMA momentum and temperature", "step", "value", steps,
-                ("momentum", m => m.Momentum), ("temperature ×10", m => m.TeacherTemp * 10))));
-            images.Add(("Collapse signals", Lines(plots, "collapse.png", "Collapse signals", "step", "value", steps,
-                ("teacher entropy (nats)", m => m.TeacherEntropy), ("center norm", m => m.CenterNorm))));
+            plot.Plot.SavePng(Path.Combine(plots, plot.File), plot.Width, plot.Height);
+            images.Add((plot.Title, plot.File));
         }
-        var knn = metrics.Where(m => m.KnnTop1 is not null).ToList();
-        if (knn.Count > 0)
-            images.Add(("Online kNN", KnnCurve(plots, knn, evals)));
-        var trained = evals.FirstOrDefault(e => e.File.StartsWith("knn_trained", StringComparison.Ordinal) && e.ConfusionMatrix is not null);
-        if (trained is not null)
-            images.Add(("Confusion matrix", Confusion(plots, trained)));
         foreach (var extra in new[] { "search.png", "pca.png", "attention.png" })
             if (File.Exists(Path.Combine(plots, extra))) images.Add((extra switch { "search.png" => "Search contact sheet", "pca.png" => "Patch-feature PCA", _ => "Attention maps" }, extra));
 
@@ -55,29 +53,72 @@ public static class RunReport
         return output;
     }
 
-    static string Lines(string dir, string file, string title, string xLabel, string yLabel, List<StepMetrics> steps, params (string Name, Func<StepMetrics, double> Value)[] series)
+    /// <summary>The report's plots, built but not saved: losses, schedules, collapse signals (when steps were logged),
+    /// online kNN against the baselines (when measured) and the confusion matrix (when a knn_trained*.json has one).</summary>
+    internal static IReadOnlyList<ReportPlot> BuildPlots(IReadOnlyList<StepMetrics> metrics, IReadOnlyList<EvaluationSummary> evals)
     {
-        var plt = new Plot();
-        var xs = steps.Select(m => (double)m.Step).ToArray();
-        foreach (var (name, value) in series)
+        var steps = metrics.Where(m => m.TotalLoss != 0 || m.Lr != 0).ToList();
+        var result = new List<ReportPlot>();
+        if (steps.Count > 0)
         {
-            var s = plt.Add.Scatter(xs, steps.Select(value).ToArray());
-            s.LegendText = name;
-            s.MarkerSize = 0;
-            s.LineWidth = 2;
+            result.Add(new("Loss terms", "loss.png", Lines("Loss terms over training", steps, "loss",
+                [("total", m => m.TotalLoss), ("DINO local", m => m.DinoLocalLoss), ("DINO global", m => m.DinoGlobalLoss),
+                 ("iBOT", m => m.IbotLoss), ("KoLeo", m => m.KoleoLoss)]), 900, 450));
+            result.Add(new("Learning rate and weight decay", "lr_wd.png", Lines("Learning rate and weight decay", steps,
+                "learning rate", [("learning rate", m => m.Lr)], "weight decay", [("weight decay", m => m.WeightDecay)]), 900, 450));
+            result.Add(new("Teacher momentum and temperature", "teacher.png", Lines("Teacher EMA momentum and temperature", steps,
+                "EMA momentum", [("momentum", m => m.Momentum)], "teacher temperature", [("temperature", m => m.TeacherTemp)]), 900, 450));
+            result.Add(new("Collapse signals", "collapse.png", Lines("Collapse signals", steps,
+                "teacher entropy (nats)", [("teacher entropy", m => m.TeacherEntropy)], "center norm", [("center norm", m => m.CenterNorm)]), 900, 450));
         }
-        plt.Title(title);
-        plt.XLabel(xLabel);
-        plt.YLabel(yLabel);
-        plt.ShowLegend(Edge.Right);   // outside the data area: never hides a line
-        string path = Path.Combine(dir, file);
-        plt.SavePng(path, 900, 450);
-        return file;
+        var knn = metrics.Where(m => m.KnnTop1 is not null).ToList();
+        if (knn.Count > 0)
+            result.Add(new("Online kNN", "knn.png", KnnCurve(knn, evals), 900, 520));   // taller: the legend below takes ~120 px
+        var trained = evals.FirstOrDefault(e => e.File.StartsWith("knn_trained", StringComparison.Ordinal) && e.ConfusionMatrix is not null);
+        if (trained is not null)
+            result.Add(new("Confusion matrix", "confusion.png", Confusion(trained), 800, 700));
+        return result;
     }
 
-    static string KnnCurve(string dir, List<StepMetrics> knn, IReadOnlyList<EvaluationSummary> evals)
+    /// <summary>
+    /// Lines against the training step. Quantities of different size get their own y axis (<paramref name="rightLabel"/>,
+    /// <paramref name="right"/>), each labelled with what it shows, rather than one rescaled to fit the other.
+    /// </summary>
+    static Plot Lines(string title, List<StepMetrics> steps, string leftLabel, (string Name, Func<StepMetrics, double> Value)[] left,
+        string? rightLabel = null, (string Name, Func<StepMetrics, double> Value)[]? right = null)
+    {
+        var plt = NewPlot();
+        var xs = steps.Select(m => (double)m.Step).ToArray();
+        foreach (var (series, onRight) in left.Select(s => (s, false)).Concat((right ?? []).Select(s => (s, true))))
+        {
+            var s = plt.Add.Scatter(xs, steps.Select(series.Value).ToArray());
+            s.LegendText = right is null ? series.Name : series.Name + (onRight ? " (right axis)" : " (left axis)");
+            s.MarkerSize = 0;
+            s.LineWidth = 2;
+            if (onRight) s.Axes.YAxis = plt.Axes.Right;
+        }
+        plt.Title(title);
+        plt.XLabel("step");
+        plt.YLabel(leftLabel);
+        if (rightLabel is not null) plt.Axes.Right.Label.Text = rightLabel;
+        plt.ShowLegend(Edge.Right);   // outside the data area: never hides a line
+        return plt;
+    }
+
+    /// <summary>ScottPlot draws with Skia's default face, a serif on Debian; the page around the plots is sans-serif.</summary>
+    static readonly string? SansFont = new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Open Sans", "Arial", "Helvetica" }
+        .FirstOrDefault(f => SKFontManager.Default.FontFamilies.Contains(f, StringComparer.OrdinalIgnoreCase));
+
+    static Plot NewPlot()
     {
         var plt = new Plot();
+        if (SansFont is not null) plt.Font.Set(SansFont);
+        return plt;
+    }
+
+    static Plot KnnCurve(List<StepMetrics> knn, IReadOnlyList<EvaluationSummary> evals)
+    {
+        var plt = NewPlot();
         var xs = knn.Select(m => m.ElapsedSeconds / 60).ToArray();
         var s = plt.Add.Scatter(xs, knn.Select(m => m.KnnTop1!.Value * 100).ToArray());
         s.LegendText = "trained teacher, online kNN@20 (subset)";
@@ -94,11 +135,10 @@ public static class RunReport
         plt.XLabel("training time (minutes)");
         plt.YLabel("top-1 accuracy (%)");
         plt.ShowLegend(Edge.Bottom);
-        plt.SavePng(Path.Combine(dir, "knn.png"), 900, 450);
-        return "knn.png";
+        return plt;
     }
 
-    static string Confusion(string dir, EvaluationSummary e)
+    static Plot Confusion(EvaluationSummary e)
     {
         var m = e.ConfusionMatrix!;
         int n = m.Length;
@@ -108,9 +148,10 @@ public static class RunReport
             double rowSum = Math.Max(1, m[i].Sum());
             for (int j = 0; j < n; j++) data[i, j] = m[i][j] / rowSum;   // ScottPlot draws row 0 at the top
         }
-        var plt = new Plot();
+        var plt = NewPlot();
         var hm = plt.Add.Heatmap(data);
         hm.Colormap = new ScottPlot.Colormaps.Viridis();
+        plt.Axes.Margins(0, 0);   // the frame around the cells, no empty band
         var bar = plt.Add.ColorBar(hm);
         bar.Label = "fraction of the true class";
         var ticks = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
@@ -119,14 +160,16 @@ public static class RunReport
         plt.Axes.Left.SetTicks(ticks, names.Reverse().ToArray());
         plt.Axes.Bottom.TickLabelStyle.Rotation = 45;
         plt.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plt.Title("kNN confusion matrix (k = 20); columns: predicted class");
+        plt.Title(e.BestK is int k ? $"kNN confusion matrix (k = {k}, the best k)" : "kNN confusion matrix");
         // Room below for the rotated class names, so they do not run into the axis title.
         plt.Layout.Fixed(new PixelPadding(110, 130, 120, 40));
+        plt.XLabel("predicted class");
+        plt.Axes.Bottom.Label.OffsetY = 60;   // below the rotated names, which the layout does not measure as rotated
         plt.YLabel("true class");
-        plt.SavePng(Path.Combine(dir, "confusion.png"), 800, 700);
-        return "confusion.png";
+        return plt;
     }
 
+    /// <summary>The evaluation JSON files of <paramref name="dir"/> in ordinal file-name order (none when the folder does not exist). kNN files give top-1 per k; linear-probe files give one "probe" entry.</summary>
     public static IReadOnlyList<EvaluationSummary> ReadEvaluations(string dir)
     {
         if (!Directory.Exists(dir)) return [];
@@ -142,7 +185,8 @@ public static class RunReport
                 top1["probe"] = single.GetValue<double>();
             long[][]? confusion = node["confusion_matrix"]?.Deserialize<long[][]>();
             var classes = node["per_class"] is JsonObject pc ? pc.Select(kv => kv.Key).ToList() : [];
-            list.Add(new EvaluationSummary(Path.GetFileName(file), node["model"]?.GetValue<string>() ?? "?", top1, confusion, classes));
+            int? bestK = node["best_k"] is JsonValue b ? b.GetValue<int>() : null;
+            list.Add(new EvaluationSummary(Path.GetFileName(file), node["model"]?.GetValue<string>() ?? "?", top1, confusion, classes, bestK));
         }
         return list;
     }
@@ -157,7 +201,8 @@ public static class RunReport
             body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; padding: 0 1em; color: #222; }
             table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
             th { background: #f3f3f3; } img { max-width: 100%; height: auto; border: 1px solid #eee; } code { font-size: 90%; }
-            .cfg { column-count: 2; font-size: 85%; } .cfg td { word-break: break-all; }
+            td.f { white-space: nowrap; } td.n { white-space: nowrap; text-align: right; } td.w, .cfg td { overflow-wrap: anywhere; }
+            .cfg { columns: 2; column-gap: 2em; font-size: 85%; } .cfg table { width: 100%; margin: 0 0 1em; break-inside: avoid; }
             </style></head><body>
             <h1>DinoSharp run <code>{{E(name)}}</code></h1>
             """);
@@ -177,8 +222,8 @@ public static class RunReport
             sb.Append("</tr>");
             foreach (var e in evals)
             {
-                sb.Append($"<tr><td>{E(e.File)}</td><td>{E(e.Model)}</td>");
-                foreach (var k in keys) sb.Append(e.Top1.TryGetValue(k, out var v) ? string.Create(CultureInfo.InvariantCulture, $"<td>{v:P2}</td>") : "<td></td>");
+                sb.Append($"<tr><td class=\"f\">{E(e.File)}</td><td class=\"w\">{E(e.Model)}</td>");
+                foreach (var k in keys) sb.Append(e.Top1.TryGetValue(k, out var v) ? string.Create(CultureInfo.InvariantCulture, $"<td class=\"n\">{v:P2}</td>") : "<td></td>");
                 sb.Append("</tr>");
             }
             sb.Append("</table>");
@@ -192,10 +237,16 @@ public static class RunReport
         var configPath = Path.Combine(runDir, "config.json");
         if (File.Exists(configPath))
         {
-            sb.Append("<h2>Configuration</h2><table class=\"cfg\"><tr><th>key</th><th>value</th></tr>");
-            foreach (var (key, value) in Flatten(JsonNode.Parse(File.ReadAllText(configPath))!, ""))
-                sb.Append($"<tr><td>{E(key)}</td><td>{E(value)}</td></tr>");
-            sb.Append("</table>");
+            // One table per section, in two columns: one table of ~70 rows would be a long narrow strip.
+            sb.Append("<h2>Configuration</h2><div class=\"cfg\">");
+            foreach (var section in Flatten(JsonNode.Parse(File.ReadAllText(configPath))!, "").GroupBy(kv => kv.Item1.Split('.')[0]))
+            {
+                sb.Append($"<table><tr><th>{E(section.Key)}</th><th>value</th></tr>");
+                foreach (var (key, value) in section)
+                    sb.Append($"<tr><td>{E(key)}</td><td>{E(value)}</td></tr>");
+                sb.Append("</table>");
+            }
+            sb.Append("</div>");
         }
         sb.Append("</body></html>");
         return sb.ToString();
@@ -214,3 +265,6 @@ public static class RunReport
 
     static string E(string s) => WebUtility.HtmlEncode(s);
 }
+
+/// <summary>One plot of the report before it is saved: section title, PNG file name, the plot and its size in pixels.</summary>
+internal sealed record ReportPlot(string Title, string File, Plot Plot, int Width, int Height);

@@ -16,6 +16,7 @@ namespace DinoSharp.Interop.Onnx;
 /// </summary>
 public static class OnnxExporter
 {
+    /// <summary>The operator set written unless <see cref="OnnxExportOptions.Opset"/> says otherwise (17: the first with LayerNormalization).</summary>
     public const int DefaultOpset = 17;
 
     /// <summary>Operator sets whose semantics for every op written here are those of opset 17.</summary>
@@ -24,6 +25,8 @@ public static class OnnxExporter
     /// <summary>Initializers above this total go to an external data file: protobuf messages stop at 2 GB.</summary>
     const long ExternalDataThreshold = 1L << 30;
 
+    /// <summary>Builds the graph of <paramref name="model"/> with its current weights and writes it to <paramref name="path"/> (weights above 1 GiB go to an external data file beside it unless <see cref="OnnxExportOptions.ExternalData"/> says otherwise).</summary>
+    /// <exception cref="ArgumentException">An option is unsupported: opset outside 17–21, a size that is not a multiple of the patch size, a fixed size together with <see cref="OnnxExportOptions.DynamicImageSize"/>, no outputs, or registers for a model without them.</exception>
     public static void Export(DinoVisionTransformer model, string path, OnnxExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);

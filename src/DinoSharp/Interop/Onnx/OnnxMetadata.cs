@@ -4,19 +4,33 @@ using DinoSharp.Models;
 namespace DinoSharp.Interop.Onnx;
 
 /// <summary>The metadata_props an exported model carries, and their parsing on the way back in.</summary>
+/// <param name="Architecture">The backbone configuration, to rebuild preprocessing and check embedding sizes.</param>
+/// <param name="Preprocessing">How images become input: resize, crop and normalisation.</param>
+/// <param name="Source">Where the weights came from (run folder, file or architecture name).</param>
+/// <param name="SourceSha256">Hex SHA-256 of the weights file; part of the embedding identity.</param>
+/// <param name="Height">Fixed input height in pixels, or null for a graph that takes any size.</param>
+/// <param name="Width">Fixed input width in pixels, or null for a graph that takes any size.</param>
+/// <param name="Outputs">The graph outputs present.</param>
 public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preprocessing Preprocessing, string Source, string SourceSha256,
     int? Height, int? Width, OnnxOutputs Outputs)
 {
     /// <summary>True when the graph takes any image size (a multiple of the patch size).</summary>
     public bool DynamicImageSize => Height is null || Width is null;
 
+    /// <summary>metadata_props key of <see cref="Architecture"/> (JSON).</summary>
     public const string ArchitectureKey = "dinosharp.architecture";
+    /// <summary>metadata_props key of <see cref="Preprocessing"/> (JSON).</summary>
     public const string PreprocessingKey = "dinosharp.preprocessing";
+    /// <summary>metadata_props key of <see cref="Source"/>.</summary>
     public const string SourceKey = "dinosharp.source";
+    /// <summary>metadata_props key of <see cref="SourceSha256"/>.</summary>
     public const string SourceSha256Key = "dinosharp.source_sha256";
+    /// <summary>metadata_props key of the input size: "HxW" in pixels, or "dynamic".</summary>
     public const string ImageSizeKey = "dinosharp.image_size";
+    /// <summary>metadata_props key of <see cref="Outputs"/>, as <see cref="FormatOutputs"/> writes it.</summary>
     public const string OutputsKey = "dinosharp.outputs";
 
+    /// <summary>The metadata as the key → string pairs stored in the model's metadata_props (read back by <see cref="Parse"/>).</summary>
     public IReadOnlyDictionary<string, string> ToProperties() => new Dictionary<string, string>
     {
         [ArchitectureKey] = JsonSerializer.Serialize(Architecture, ModelCard.Json),
@@ -47,6 +61,7 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
         }
     }
 
+    /// <summary>The flags as "cls,patch,registers" (in that order, only those set).</summary>
     public static string FormatOutputs(OnnxOutputs outputs) => string.Join(",",
         new[] { OnnxOutputs.Cls, OnnxOutputs.Patch, OnnxOutputs.Registers }.Where(o => outputs.HasFlag(o)).Select(OutputName));
 

@@ -4,6 +4,7 @@ namespace DinoSharp.Interop.Onnx;
 [Flags]
 public enum OnnxOutputs
 {
+    /// <summary>No output; not valid for an export.</summary>
     None = 0,
     /// <summary>"cls": the normalised cls token [B, D] (dinov2's x_norm_clstoken).</summary>
     Cls = 1,
