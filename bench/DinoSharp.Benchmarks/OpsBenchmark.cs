@@ -14,6 +14,11 @@ public static class OpsBenchmark
 {
     public static void Run(string[] args)
     {
+        if (args is ["precision", ..])
+        {
+            MatmulPrecision(2056, 384, 1536);
+            return;
+        }
         string arch = args.Length > 0 ? args[0] : "vit_small";
         int batch = args.Length > 1 ? int.Parse(args[1]) : 8, size = args.Length > 2 ? int.Parse(args[2]) : 224;
         torch.manual_seed(0);
@@ -62,6 +67,29 @@ public static class OpsBenchmark
             double ms = Median(times[i]), perForward = ms * cases[i].PerForward;
             Console.WriteLine($"{cases[i].Name,-32} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1} of the forward)");
         }
+        MatmulPrecision(batch * n, d, 4 * d);
+    }
+
+    /// <summary>The MLP-shaped product in float32 and bfloat16 (the CPU may have bf16 dot-product instructions).</summary>
+    public static void MatmulPrecision(long m, long k, long n)
+    {
+        using var guard = torch.inference_mode();
+        var rates = new Dictionary<ScalarType, List<double>> { [ScalarType.Float32] = [], [ScalarType.BFloat16] = [] };
+        for (int round = 0; round < 5; round++)
+        {
+            foreach (var dtype in rates.Keys)
+            {
+                using var a = torch.randn(m, k).to(dtype);
+                using var b = torch.randn(k, n).to(dtype);
+                using (var warm = a.matmul(b)) { }
+                int reps = 0;
+                var clock = Stopwatch.StartNew();
+                do { using var c = a.matmul(b); reps++; } while (clock.Elapsed.TotalSeconds < 0.3);
+                rates[dtype].Add(2.0 * m * k * n * reps / clock.Elapsed.TotalSeconds / 1e9);
+            }
+        }
+        foreach (var (dtype, r) in rates)
+            Console.WriteLine($"matmul {m}×{k}×{n} {dtype,-9} {Median(r),7:F1} GFLOP/s");
     }
 
     static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);

@@ -10,9 +10,9 @@ namespace DinoSharp.Eval;
 /// <param name="FeatureKind">Which tokens form the vector: "cls", "cls+avgpool", "last4", "last4+avgpool".</param>
 public sealed record ModelIdentity(string Architecture, string CheckpointSha256, string Preprocessing, string FeatureKind)
 {
-    /// <summary>One line for error messages: architecture, the first 12 characters of the checkpoint hash, preprocessing and feature kind.</summary>
+    /// <summary>One line for error messages: architecture, the checkpoint (a hex hash cut to 12 characters; other names such as "untrained-seed0" whole), preprocessing and feature kind.</summary>
     public override string ToString() =>
         $"{Architecture} (checkpoint {Short(CheckpointSha256)}, preprocessing '{Preprocessing}', features '{FeatureKind}')";
 
-    static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha;
+    static string Short(string sha) => sha.Length > 12 && sha.All(Uri.IsHexDigit) ? sha[..12] : sha;
 }

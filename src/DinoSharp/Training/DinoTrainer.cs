@@ -192,9 +192,9 @@ public sealed class DinoTrainer
                 var terms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
                 if (!double.IsFinite(terms.Total))
                     throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
-                double gradNorm = 0;
+                double gradNorm = 0, clip = config.Optim.ClipGrad > 0 ? config.Optim.ClipGrad : double.PositiveInfinity;
                 foreach (var module in student.ClippingGroups())
-                    gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), config.Optim.ClipGrad), 2);
+                    gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), clip), 2);
                 gradNorm = Math.Sqrt(gradNorm);
                 if (!double.IsFinite(gradNorm))
                     throw new TrainingDivergedException($"Step {step}: the gradient norm is {gradNorm} (loss {terms.Total:G4}). {Cures}{LastGood(store)}");

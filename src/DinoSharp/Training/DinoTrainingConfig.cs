@@ -114,7 +114,7 @@ public sealed record OptimConfig
     public int WarmupEpochs { get; init; } = 10;
     /// <summary>Learning rate the cosine decay ends at (1e-6).</summary>
     public double MinLr { get; init; } = 1e-6;
-    /// <summary>Gradient-norm bound, applied separately to the backbone and to each head (3.0).</summary>
+    /// <summary>Gradient-norm bound, applied separately to the backbone and to each head (3.0); 0 = no clipping.</summary>
     public double ClipGrad { get; init; } = 3.0;
     /// <summary>Schedule epochs during which the heads' prototype layers get learning rate 0 (1).</summary>
     public int FreezeLastLayerEpochs { get; init; } = 1;

@@ -41,6 +41,15 @@ public sealed class OptimisationStepTests
     }
 
     [Fact]
+    public void ClippingWithAnInfiniteBoundOnlyMeasures()
+    {
+        var ps = WithGradients();
+        Assert.Equal(13.0, GradientClipping.ClipGradNorm(ps, double.PositiveInfinity), 5);
+        Assert.Equal(3.0f, ps[0].grad![0].item<float>());
+        Assert.Equal(12.0f, ps[1].grad![0].item<float>());
+    }
+
+    [Fact]
     public void EmaWithMomentumZeroCopiesAndOneKeeps()
     {
         var student = new[] { torch.tensor(new[] { 1f, 2f }), torch.tensor(new[] { 3f }) };
