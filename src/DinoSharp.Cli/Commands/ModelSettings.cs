@@ -48,8 +48,9 @@ internal class ModelSettings : WeightsSettings
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
         if (UsesOnnx(model)) return OpenOnnx(model, Features ?? defaultFeatures);
-        return ModelResolver.Open(model, BackboneEmbedder.ParseKind(Features ?? defaultFeatures), Arch, ImageSize, ParseLayout(Layout),
-            TorchSharp.torch.device(Device), rawSize);
+        // Raw pixels have no feature kind: a raw store's "pixels" (search reuses a store's kind) is not one to parse.
+        var kind = ModelResolver.IsRawPixels(model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(Features ?? defaultFeatures);
+        return ModelResolver.Open(model, kind, Arch, ImageSize, ParseLayout(Layout), TorchSharp.torch.device(Device), rawSize);
     }
 
     /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>

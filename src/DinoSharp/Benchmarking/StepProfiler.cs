@@ -144,6 +144,7 @@ public sealed class StepProfiler : IDisposable
     void Step(MultiCropBatch batch, StepTimer timer, bool startTimer = true)
     {
         if (startTimer) timer.StartStep();
+        using var hold = FinalizerHold.Begin();   // as in DinoTrainer: the loader's threads allocate during the step
         optimizer.zero_grad();
         timer.Lap(StepPhase.Optimizer);
         arch.ForwardBackward(batch, teacherTemp, timer);

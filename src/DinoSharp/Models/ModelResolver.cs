@@ -47,7 +47,7 @@ public static class ModelResolver
     public static ResolvedBackbone OpenBackbone(string model, string? arch = null, int? imageSize = null, CheckpointLayout layout = CheckpointLayout.Meta)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (model == "raw" || model.StartsWith("raw:", StringComparison.Ordinal))
+        if (IsRawPixels(model))
             throw new ArgumentException($"--model {model}: raw pixels are not a backbone.");
         if (model.StartsWith("random:", StringComparison.Ordinal))
             return Random(model["random:".Length..], imageSize);
@@ -64,6 +64,9 @@ public static class ModelResolver
         }
         return new ResolvedBackbone(vit, card.Preprocessing, source, CheckpointStore.Sha256(weights));
     }
+
+    /// <summary>True for <c>raw</c> and <c>raw:N</c>, the raw-pixel baseline (it has no feature kind).</summary>
+    public static bool IsRawPixels(string model) => model == "raw" || model.StartsWith("raw:", StringComparison.Ordinal);
 
     static ResolvedBackbone Random(string what, int? imageSize)
     {

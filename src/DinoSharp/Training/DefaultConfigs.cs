@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace DinoSharp.Training;
 
-/// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, vits14_imagenet, vitb14_imagenet.</summary>
+/// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, photos_cpu, vits14_imagenet, vitb14_imagenet.</summary>
 public static class DefaultConfigs
 {
     /// <summary>Names of the shipped configs (file names without .json), sorted.</summary>

@@ -171,6 +171,7 @@ public sealed class DinoTrainer
             {
                 if (cancel.IsCancellationRequested) { outcome = TrainingOutcome.Interrupted; break; }
                 if (deadline is { } d && clock.Elapsed.TotalSeconds > d) { progress.Warning("Time budget reached before the planned step count."); break; }
+                using var hold = FinalizerHold.Begin();   // the loader's threads allocate while this thread is in libtorch
                 using var scope = torch.NewDisposeScope();
                 var waitStart = stepClock.Elapsed.TotalSeconds;
                 batches.MoveNext();

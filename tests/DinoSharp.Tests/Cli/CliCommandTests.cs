@@ -66,6 +66,24 @@ public sealed class CliCommandTests(CliStoreFixture fixture) : IClassFixture<Cli
     }
 
     [Fact]
+    public void Search_works_on_a_raw_pixel_store()
+    {
+        string store = fixture.Files.PathOf("stores/raw"), json = fixture.Files.PathOf("out/raw-hits.json");
+        var (code, error) = Dino("embed", "--model", "raw:16", "--data", fixture.Files.PathOf("photos"), "--out", store, "--quiet");
+        Assert.True(code == 0, error);
+        // Once with the model named, once taken from the store: both reuse the store's feature kind, "pixels".
+        foreach (var model in new[] { new[] { "--model", "raw:16" }, Array.Empty<string>() })
+        {
+            (code, error) = Dino(["search", .. model, "--store", store, "--query", fixture.Images[1], "--top", "2", "--json", json, "--quiet"]);
+            Assert.True(code == 0, error);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var hits = doc.RootElement.GetProperty("queries")[0].GetProperty("hits");
+            Assert.Equal(Path.GetFullPath(fixture.Images[1]), Path.GetFullPath(hits[0].GetProperty("path").GetString()!));
+            Assert.Equal(1.0, hits[0].GetProperty("score").GetDouble(), 4);
+        }
+    }
+
+    [Fact]
     public void Search_bad_inputs_are_one_line_errors_and_write_nothing()
     {
         string json = fixture.Files.PathOf("out/never.json");

@@ -66,6 +66,31 @@ public sealed class TrainingRunTests : IDisposable
         // 65536 prototypes: the first DINO loss is near log K for a near-uniform start.
         Assert.InRange(m[0].DinoLocalLoss + m[0].DinoGlobalLoss, 0.5 * Math.Log(65536), 1.5 * Math.Log(65536));
     }
+
+    /// <summary>
+    /// The photo demo's path (scripts/photos-demo.sh): configs/photos_cpu.json trains on real photos, and the exported
+    /// backbone loads back as a Meta checkpoint is loaded — the weights file and an architecture name, no model.json —
+    /// giving the same embeddings as the run folder, also at another input size (position embeddings interpolated).
+    /// </summary>
+    [Fact]
+    public void PhotoRecipeExportLoadsBackByArchitectureName()
+    {
+        var config = DefaultConfigs.Load("photos_cpu", [$"train.dataset=folder:{TestPhotos.Folder}", "train.batch_size=4", "train.num_workers=1"]);
+        var result = new DinoTrainer(config, new TrainingOptions { OutputDir = dir, MaxSteps = 2 }).Run();
+        Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+
+        var images = TestPhotos.Files().Take(3).Select(f => ImageDecoder.Decode(f)).ToList();
+        foreach (int? size in new int?[] { null, 224 })
+        {
+            using var byCard = ModelResolver.Open(dir, imageSize: size);
+            using var byArch = ModelResolver.Open(result.TeacherBackbonePath!, arch: "vit_pico_p8", imageSize: size);
+            Assert.Equal(byCard.Identity.Preprocessing, byArch.Identity.Preprocessing);
+            using var a = byCard.Embed(images);
+            using var b = byArch.Embed(images);
+            Assert.Equal(new long[] { 3, 128 }, a.shape);
+            Assert.True(a.allclose(b), $"embeddings differ at size {size?.ToString() ?? "default"}");
+        }
+    }
 }
 
 /// <summary>Real photos from Debian's python3-skimage (scripts/ensure-deps.sh extracts them).</summary>
