@@ -43,6 +43,8 @@ internal static class DatasetEmbedding
                 }
                 if (images.Count > 0)
                 {
+                    // The progress display's thread allocates too: see FinalizerHold for why libtorch calls need it.
+                    using var hold = DinoSharp.Training.FinalizerHold.Begin();
                     using var scope = torch.NewDisposeScope();
                     parts.Add(embedder.Embed(images).MoveToOuterDisposeScope());
                 }

@@ -60,7 +60,7 @@ public sealed class DinoTrainer
     }
 
     /// <summary>Length of the run and of one schedule "epoch", fixed at the start and kept for resume.</summary>
-    sealed record RunState(long TotalSteps, int ItersPerEpoch, string ConfigSha256);
+    sealed record RunState(long TotalSteps, string ConfigSha256);
 
     /// <summary>Trains: writes config.json and metrics.jsonl, checkpoints every train.checkpoint_every steps and at the end, and, unless interrupted, teacher_backbone.safetensors and model.json. Cancellation finishes the current step and checkpoints it.</summary>
     /// <exception cref="ConfigException">The config is invalid, the run folder already has checkpoints and resume was not asked for, a resumed config differs, or the dataset is smaller than a batch.</exception>
@@ -146,15 +146,14 @@ public sealed class DinoTrainer
                 ? Calibrate(arch, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
                 : (long)config.Optim.Epochs * config.Train.OfficialEpochLength);
             if (total < 1) throw new ConfigException("The run would have no steps: raise --steps or --minutes.");
-            int ipe = options.MaxSteps is null && options.MaxMinutes is null
-                ? config.Train.OfficialEpochLength
-                : (int)Math.Max(1, Math.Ceiling(total / (double)config.Optim.Epochs));
-            runState = new RunState(total, ipe, configSha);
+            runState = new RunState(total, configSha);
             File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
         }
         long totalSteps = runState.TotalSteps;
-        var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, runState.ItersPerEpoch));
-        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize} ({runState.ItersPerEpoch} iterations per schedule epoch), {Describe(arch)}.");
+        // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
+        var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+        double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
+        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
         progress.Started(startStep, totalSteps);
 
         double lnK = Math.Log(config.Dino.HeadNPrototypes);
@@ -218,7 +217,7 @@ public sealed class DinoTrainer
                     var m = new StepMetrics
                     {
                         Step = step,
-                        Epoch = (double)step / runState.ItersPerEpoch,
+                        Epoch = step / itersPerEpoch,
                         ElapsedSeconds = clock.Elapsed.TotalSeconds,
                         TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
                         KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
@@ -259,10 +258,10 @@ public sealed class DinoTrainer
         return new TrainingResult(outcome, step, outDir, lastKnn, backbonePath);
     }
 
-    static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int itersPerEpoch) => new()
+    static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int iterations) => new()
     {
         Epochs = c.Optim.Epochs,
-        ItersPerEpoch = itersPerEpoch,
+        Iterations = iterations,
         BatchSize = c.Train.BatchSize,
         BaseLr = c.Optim.ScaledLr(c.Train.BatchSize) / Math.Sqrt(c.Train.BatchSize / 1024.0),
         MinLr = c.Optim.MinLr,

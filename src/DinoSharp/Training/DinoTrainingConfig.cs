@@ -99,7 +99,7 @@ public sealed record TeacherConfig
     public int WarmupTeacherTempEpochs { get; init; } = 30;
 }
 
-/// <summary>The <c>optim</c> section. An "epoch" of the schedules is <see cref="TrainConfig.OfficialEpochLength"/> iterations, or ⌈N / <see cref="Epochs"/>⌉ for a run limited to N steps (by --steps or --minutes).</summary>
+/// <summary>The <c>optim</c> section. An "epoch" of the schedules is <see cref="TrainConfig.OfficialEpochLength"/> iterations, or N / <see cref="Epochs"/> (not necessarily whole: the tables then span exactly N) for a run limited to N steps (by --steps or --minutes).</summary>
 public sealed record OptimConfig
 {
     /// <summary>Length of the run in schedule epochs (100); the *_epochs keys count the same epochs.</summary>

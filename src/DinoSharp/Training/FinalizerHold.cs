@@ -50,6 +50,7 @@ public sealed class FinalizerHold : IDisposable
         get { lock (Sync) return holders > 0; }
     }
 
+    /// <summary>Ends this hold; the finalizer thread resumes when the last overlapping hold ends. Idempotent.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0) return;

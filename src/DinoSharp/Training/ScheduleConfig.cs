@@ -48,6 +48,17 @@ public sealed record ScheduleConfig
     /// <summary>The peak lr after batch scaling: BaseLr · √(BatchSize / 1024).</summary>
     public double ScaledLr => BaseLr * Math.Sqrt(BatchSize / 1024.0);
 
-    /// <summary>Length of every schedule table: Epochs · ItersPerEpoch.</summary>
-    public int TotalIters => checked(Epochs * ItersPerEpoch);
+    /// <summary>
+    /// Length of the run when it is set by a step count or time budget rather than by epochs: the tables then have
+    /// exactly this length and an "epoch" is Iterations / Epochs iterations (not necessarily whole). Null: Epochs · ItersPerEpoch.
+    /// </summary>
+    public int? Iterations { get; init; }
+
+    /// <summary>Length of every schedule table: <see cref="Iterations"/> when set, else Epochs · ItersPerEpoch.</summary>
+    public int TotalIters => Iterations ?? checked(Epochs * ItersPerEpoch);
+
+    /// <summary>The iteration at which <paramref name="epochs"/> schedule epochs end (rounded when epochs are not whole iterations).</summary>
+    public int IterationsFor(int epochs) => Iterations is { } n
+        ? (int)Math.Round((double)epochs * n / Epochs, MidpointRounding.AwayFromZero)
+        : checked(epochs * ItersPerEpoch);
 }

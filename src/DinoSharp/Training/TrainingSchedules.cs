@@ -32,13 +32,15 @@ public sealed record TrainingSchedules(double[] Lr, double[] WeightDecay, double
         if (config.MomentumTeacher is < 0 or > 1 || config.FinalMomentumTeacher is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(config), "Teacher momenta must lie in [0, 1].");
 
-        int total = config.TotalIters, perEpoch = config.ItersPerEpoch;
-        var lr = Schedules.Cosine(config.ScaledLr, config.MinLr, total, warmupIters: checked(config.WarmupEpochs * perEpoch), startWarmupValue: 0);
+        if (config.Iterations is < 1)
+            throw new ArgumentOutOfRangeException(nameof(config), config.Iterations, "Iterations must be at least 1.");
+        int total = config.TotalIters;
+        var lr = Schedules.Cosine(config.ScaledLr, config.MinLr, total, warmupIters: config.IterationsFor(config.WarmupEpochs), startWarmupValue: 0);
         return new TrainingSchedules(
             lr,
             Schedules.Cosine(config.WeightDecay, config.WeightDecayEnd, total),
             Schedules.Cosine(config.MomentumTeacher, config.FinalMomentumTeacher, total),
-            Schedules.LinearWarmupThenConstant(config.WarmupTeacherTemp, config.TeacherTemp, checked(config.WarmupTeacherTempEpochs * perEpoch), total),
-            Schedules.WithFrozenPrefix(lr, checked(config.FreezeLastLayerEpochs * perEpoch)));
+            Schedules.LinearWarmupThenConstant(config.WarmupTeacherTemp, config.TeacherTemp, config.IterationsFor(config.WarmupTeacherTempEpochs), total),
+            Schedules.WithFrozenPrefix(lr, config.IterationsFor(config.FreezeLastLayerEpochs)));
     }
 }

@@ -20,6 +20,21 @@ public sealed class SchedulesTests
     }
 
     [Fact]
+    public void ARunOfAnyStepCountEndsItsSchedulesOnItsLastStep()
+    {
+        // 450 steps over 100 schedule epochs: 4.5 iterations an epoch; warm-up 10 epochs = 45 steps, temperature 30 = 135.
+        var s = TrainingSchedules.Build(Config with { Iterations = 450 });
+        Assert.All(new[] { s.Lr, s.WeightDecay, s.Momentum, s.TeacherTemp, s.LastLayerLr }, t => Assert.Equal(450, t.Length));
+        Assert.Equal(0.002, s.Lr[44], Precision);                       // last warm-up step: the peak
+        Assert.Equal(1e-6 + 0.5 * (0.002 - 1e-6) * (1 + Math.Cos(Math.PI * 404 / 405)), s.Lr[449], Precision);  // the cosine's last step
+        Assert.True(s.Momentum[449] > 0.99999);
+        Assert.Equal(0.07, s.TeacherTemp[134], Precision);               // linspace over 135 steps, ends included
+        Assert.True(s.TeacherTemp[133] < 0.07);
+        Assert.Equal(0.0, s.LastLayerLr[4]);                            // 1 epoch = 4.5 steps, rounded to 5
+        Assert.Equal(s.Lr[5], s.LastLayerLr[5]);
+    }
+
+    [Fact]
     public void LearningRateWarmsUpLinearlyThenFollowsTheCosine()
     {
         Assert.Equal(0.002, Config.ScaledLr, Precision);
