@@ -1,4 +1,5 @@
 using DinoSharp.Data;
+using DinoSharp.Distributed;
 using DinoSharp.Interop;
 using DinoSharp.Training;
 using Spectre.Console;
@@ -36,7 +37,7 @@ internal static class CliRunner
 
     static bool IsUserError(Exception e) => e is ConfigException or CheckpointException or DatasetNotFoundException
         or ImageDecodeException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException;
+        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException or DistributedSetupException;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 }

@@ -1,4 +1,5 @@
 using DinoSharp.Cli.Commands;
+using DinoSharp.Distributed;
 using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli;
@@ -14,7 +15,10 @@ internal static class DinoApp
         // An option takes one value, so the documented `--size H W` becomes `--size H,W`.
         var normalized = JoinSizePair(args.Select(a => a == "--k" ? "--ks" : a.StartsWith("--k=", StringComparison.Ordinal) ? "--ks=" + a[4..] : a).ToList()).ToArray();
         var app = Create();
-        return CliRunner.Run(() => app.Run(normalized), normalized, errors);
+        int code = CliRunner.Run(() => app.Run(normalized), normalized, errors);
+        // One rank of an MPI job failed: end the others rather than leave them waiting in a collective.
+        if (code != CliRunner.Ok) MpiCommunicator.AbortIfActive(code);
+        return code;
     }
 
     static List<string> JoinSizePair(List<string> args)
