@@ -69,6 +69,9 @@ internal class CommonSettings : CommandSettings
         if (Threads > 0) TorchSharp.torch.set_num_threads(Threads);
     }
 
-    /// <summary>Interactive terminal with live widgets, or plain lines (CI logs, pipes).</summary>
-    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+    /// <summary>
+    /// Interactive terminal with live widgets, or plain lines (CI logs, pipes, and the ranks of mpirun, whose output
+    /// Open MPI passes through a pseudo-terminal).
+    /// </summary>
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && Communicator.LaunchedRank() is null;
 }

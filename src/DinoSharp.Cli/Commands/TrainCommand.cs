@@ -85,7 +85,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         // so the communicator is finalised only after a run that every rank finished.
         var comm = Communicator.FromEnvironment();
         TrainingResult result;
-        if (CommonSettings.Interactive && !s.Quiet && comm.WorldSize == 1)
+        if (CommonSettings.Interactive && !s.Quiet)
         {
             result = null!;
             AnsiConsole.Progress()

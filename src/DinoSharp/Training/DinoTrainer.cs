@@ -177,7 +177,7 @@ public sealed class DinoTrainer
         double? deadline = options.MaxMinutes * 60;
         long step = startStep;
         var stepClock = Stopwatch.StartNew();
-        double dataWait = 0;
+        double dataWait = 0, sync = 0;
         long imagesSinceLog = 0;
         using (var batches = loader.Batches(startStep).GetEnumerator())
         {
@@ -205,10 +205,13 @@ public sealed class DinoTrainer
                 // Gradients set to None as the reference does (optimizer.zero_grad only zeroes them): a parameter left
                 // out of a step's graph is then skipped by AdamW in a resumed run and an uninterrupted one alike.
                 student.zero_grad();
-                var terms = MeanOverRanks(arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]));
+                var localTerms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
+                var syncStart = stepClock.Elapsed.TotalSeconds;
+                var terms = MeanOverRanks(localTerms);
                 if (!double.IsFinite(terms.Total))
                     throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
                 comm.AverageGradients(studentParameters);
+                sync += stepClock.Elapsed.TotalSeconds - syncStart;
                 double gradNorm = 0, clip = config.Optim.ClipGrad > 0 ? config.Optim.ClipGrad : double.PositiveInfinity;
                 foreach (var module in student.ClippingGroups())
                     gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), clip), 2);
@@ -242,12 +245,12 @@ public sealed class DinoTrainer
                         Lr = lr, WeightDecay = wd, Momentum = schedules.Momentum[step - 1], TeacherTemp = schedules.TeacherTemp[step - 1],
                         GradNorm = gradNorm, ImagesPerSecond = imagesSinceLog / secs,
                         TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
-                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait,
+                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait, SyncSeconds = comm.WorldSize > 1 ? sync : null,
                     };
                     metrics?.Write(m);
                     progress.Step(m, totalSteps);
                     stepClock.Restart();
-                    dataWait = 0;
+                    dataWait = sync = 0;
                     imagesSinceLog = 0;
                     if (terms.TeacherEntropy < config.Train.CollapseEntropyFraction * lnK)
                     {
