@@ -72,4 +72,3 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         return Shard.Parse(s.Shard);
     }
 }
-

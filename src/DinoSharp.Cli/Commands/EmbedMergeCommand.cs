@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 namespace DinoSharp.Cli.Commands;
 
 /// <summary>`dino embed merge`: joins the shards of a store written by `dino embed --shard i/n` (or under mpirun).</summary>
-public sealed class EmbedMergeCommand : Command<EmbedMergeCommand.Settings>
+internal sealed class EmbedMergeCommand : Command<EmbedMergeCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {

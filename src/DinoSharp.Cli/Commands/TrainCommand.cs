@@ -93,7 +93,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("starting", maxValue: 1);
-                    result = new DinoTrainer(config, options, new ConsoleTrainingProgress(task, s.Quiet)).Run(cts.Token);
+                    result = new DinoTrainer(config, options, new ConsoleTrainingProgress(task, s.Quiet), comm).Run(cts.Token);
                 });
         }
         else

@@ -29,12 +29,13 @@ public sealed class MultiCropDataLoader
     /// <param name="dataset">The images (labels, if any, are carried into <see cref="MultiCropBatch.Labels"/>).</param>
     /// <param name="augmentation">Makes each image's crops.</param>
     /// <param name="collator">Draws the iBOT masks; its grid must tile the global crop.</param>
-    /// <param name="batchSize">Images per batch (B); the dataset must hold at least one batch.</param>
+    /// <param name="batchSize">Images per global batch (B); the dataset must hold at least one batch.</param>
     /// <param name="seed">Fixes epoch orders, augmentations and masks.</param>
     /// <param name="workers">Worker threads; null means one less than the cores (at least 1).</param>
     /// <param name="prefetchBatches">How many batches workers may build ahead of the consumer.</param>
     /// <param name="log">Receives one line per unreadable image; null discards them.</param>
-    /// <exception cref="ArgumentException">The dataset is smaller than one batch, or the mask grid does not tile the global crop.</exception>
+    /// <param name="shard">Build only this part of every global batch (one rank's); null for the whole.</param>
+    /// <exception cref="ArgumentException">The dataset is smaller than one batch, the mask grid does not tile the global crop, or B is not a multiple of the shard count.</exception>
     public MultiCropDataLoader(IImageDataset dataset, MultiCropAugmentation augmentation, MultiCropCollator collator,
         int batchSize, ulong seed, int? workers = null, int prefetchBatches = 4, Action<string>? log = null, Shard? shard = null)
     {

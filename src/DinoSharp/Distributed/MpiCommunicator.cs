@@ -53,9 +53,12 @@ public sealed class MpiCommunicator : ICommunicator
         get { lock (Gate) return world is { finalized: false }; }
     }
 
+    /// <inheritdoc/>
     public int Rank { get; }
+    /// <inheritdoc/>
     public int WorldSize { get; }
 
+    /// <inheritdoc/>
     public unsafe void AllReduceSum(Tensor buffer)
     {
         var (type, count) = Describe(buffer, reducible: true);
@@ -63,6 +66,7 @@ public sealed class MpiCommunicator : ICommunicator
             Check(OpenMpiNative.MPI_Allreduce(OpenMpiNative.InPlace, data, count, type, sum, comm), "MPI_Allreduce");
     }
 
+    /// <inheritdoc/>
     public unsafe void Broadcast(Tensor buffer, int root = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(root);
@@ -72,6 +76,7 @@ public sealed class MpiCommunicator : ICommunicator
             Check(OpenMpiNative.MPI_Bcast(data, count, type, root, comm), "MPI_Bcast");
     }
 
+    /// <inheritdoc/>
     public void Barrier() => Check(OpenMpiNative.MPI_Barrier(comm), "MPI_Barrier");
 
     /// <summary>Ends every rank of the job with <paramref name="errorCode"/> (for a rank that fails while the others may wait in a collective).</summary>

@@ -8,6 +8,8 @@ namespace DinoSharp.Distributed;
 /// </summary>
 public readonly record struct Shard
 {
+    /// <summary>Part <paramref name="index"/> (0-based) of <paramref name="count"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not 0 ≤ index &lt; count.</exception>
     public Shard(int index, int count)
     {
         if (count < 1 || index < 0 || index >= count)
@@ -16,7 +18,9 @@ public readonly record struct Shard
         Count = count;
     }
 
+    /// <summary>This part, 0 … Count − 1.</summary>
     public int Index { get; }
+    /// <summary>How many parts there are.</summary>
     public int Count { get; }
 
     /// <summary>The whole (shard 0 of 1).</summary>
@@ -41,5 +45,6 @@ public readonly record struct Shard
         return (total * Index / Count, total * (Index + 1) / Count);
     }
 
+    /// <summary>"i/n", as <see cref="Parse"/> reads it.</summary>
     public override string ToString() => $"{Index}/{Count}";
 }

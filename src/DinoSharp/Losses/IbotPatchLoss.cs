@@ -143,12 +143,11 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
         LossGuards.LastDim(teacherLogits, OutDim, "Teacher patch logits", nameof(teacherLogits));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        // [M, K] → one "image" of M patches summed; [B, N, K] → B per-image means summed.
-        var (sum, count) = teacherLogits.dim() == 2
-            ? (teacherLogits.sum(dim: 0).view(1, 1, OutDim), teacherLogits.shape[0])
-            : (teacherLogits.mean(dimensions: [1]).sum(dim: 0).view(1, 1, OutDim), teacherLogits.shape[0]);
+        // Summed over the M patches of [M, K], or over the B per-image means of [B, N, K].
+        var rows = teacherLogits.dim() == 2 ? teacherLogits : teacherLogits.mean(dimensions: [1]);
+        var sum = rows.sum(dim: 0).view(1, 1, OutDim);
         if (allReduceSum is not null) sum = allReduceSum(sum);
-        var batchCenter = sum / DinoClsTokenLoss.GlobalCount(count, teacherLogits.device, allReduceSum);
+        var batchCenter = sum / DinoClsTokenLoss.GlobalCount(rows.shape[0], teacherLogits.device, allReduceSum);
         center.mul_(CenterMomentum).add_(batchCenter.to(center.dtype), alpha: 1 - CenterMomentum);
     }
 }
