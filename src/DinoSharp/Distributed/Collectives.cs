@@ -78,9 +78,10 @@ public static class Collectives
     {
         ArgumentNullException.ThrowIfNull(comm);
         ArgumentNullException.ThrowIfNull(tensor);
-        using var buffer = tensor.detach().to(CPU).contiguous().clone();
+        var buffer = tensor.detach().to(CPU).contiguous().clone();
         comm.AllReduceSum(buffer);
-        return buffer.to(tensor.device);
+        if (buffer.device == tensor.device) return buffer;
+        using (buffer) return buffer.to(tensor.device);
     }
 
     /// <summary>Rank <paramref name="root"/>'s bytes on every rank (other ranks pass null). For small messages; files go by <see cref="BroadcastFile"/>.</summary>
