@@ -4,6 +4,8 @@ need=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 # The ONNX checker the ONNX export tests run on exported files (Debian's onnx, for /usr/bin/python3).
 /usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || need+=(python3-onnx)
+# Open MPI (mpirun, libmpi.so.40) for data-parallel training and the Mpi tests.
+command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 for extra in ${DINOSHARP_EXTRA_APT:-}; do dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

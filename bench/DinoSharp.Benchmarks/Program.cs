@@ -19,7 +19,10 @@ switch (mode)
     case "data":
         DataBenchmark.Run(args[1..]);
         return 0;
+    case "allreduce":
+        AllReduceBenchmark.Run(args[1..]);
+        return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds] | ops [arch] [batch] [size]");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds] | ops [arch] [batch] [size] | allreduce [config …] (under mpirun)");
         return 2;
 }

@@ -1,4 +1,5 @@
 using DinoSharp.Data;
+using DinoSharp.Distributed;
 using DinoSharp.Interop;
 using DinoSharp.Training;
 using Spectre.Console;
@@ -36,7 +37,7 @@ internal static class CliRunner
 
     static bool IsUserError(Exception e) => e is ConfigException or CheckpointException or DatasetNotFoundException
         or ImageDecodeException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException;
+        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException or DistributedSetupException;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 }
@@ -68,6 +69,9 @@ internal class CommonSettings : CommandSettings
         if (Threads > 0) TorchSharp.torch.set_num_threads(Threads);
     }
 
-    /// <summary>Interactive terminal with live widgets, or plain lines (CI logs, pipes).</summary>
-    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+    /// <summary>
+    /// Interactive terminal with live widgets, or plain lines (CI logs, pipes, and the ranks of mpirun, whose output
+    /// Open MPI passes through a pseudo-terminal).
+    /// </summary>
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && Communicator.LaunchedRank() is null;
 }

@@ -11,9 +11,10 @@ internal static class DatasetEmbedding
 {
     public sealed record Result(Tensor Embeddings, long[] Labels, List<string> Paths, List<(int W, int H)> Sizes, List<string> Skipped);
 
-    public static Result Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? limit = null)
+    /// <summary>Embeds images [<paramref name="start"/>, <paramref name="end"/> ?? all) of the dataset in order, skipping unreadable ones.</summary>
+    public static Result Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0)
     {
-        int n = Math.Min(limit ?? dataset.Count, dataset.Count);
+        int n = Math.Min(end ?? dataset.Count, dataset.Count);
         var parts = new List<Tensor>();
         var labels = new List<long>();
         var paths = new List<string>();
@@ -22,10 +23,10 @@ internal static class DatasetEmbedding
 
         void Work(Action<int> advance)
         {
-            for (int start = 0; start < n; start += batchSize)
+            for (int first = start; first < n; first += batchSize)
             {
                 var images = new List<RgbImage>();
-                for (int i = start; i < Math.Min(start + batchSize, n); i++)
+                for (int i = first; i < Math.Min(first + batchSize, n); i++)
                 {
                     try
                     {
@@ -48,7 +49,7 @@ internal static class DatasetEmbedding
                     using var scope = torch.NewDisposeScope();
                     parts.Add(embedder.Embed(images).MoveToOuterDisposeScope());
                 }
-                advance(Math.Min(batchSize, n - start));
+                advance(Math.Min(batchSize, n - first));
             }
         }
 
@@ -58,7 +59,7 @@ internal static class DatasetEmbedding
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask($"embedding {what}", maxValue: n);
+                    var task = ctx.AddTask($"embedding {what}", maxValue: n - start);
                     Work(k => task.Increment(k));
                 });
         }
@@ -69,10 +70,10 @@ internal static class DatasetEmbedding
             Work(k =>
             {
                 done += k;
-                if (!quiet && (done - lastReport >= Math.Max(n / 10, batchSize) || done == n))
+                if (!quiet && (done - lastReport >= Math.Max((n - start) / 10, batchSize) || done == n - start))
                 {
                     lastReport = done;
-                    Console.Error.WriteLine($"embedding {what}: {done}/{n} ({done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} images/s)");
+                    Console.Error.WriteLine($"embedding {what}: {done}/{n - start} ({done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} images/s)");
                 }
             });
         }

@@ -1,4 +1,5 @@
 using DinoSharp.Cli.Commands;
+using DinoSharp.Distributed;
 using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli;
@@ -6,6 +7,8 @@ namespace DinoSharp.Cli;
 /// <summary>The `dino` command line: every verb with its description and examples.</summary>
 internal static class DinoApp
 {
+    const string EmbedMergeVerb = "embed-merge";
+
     /// <summary>Runs `dino` with <paramref name="args"/>; errors go to <paramref name="errors"/> (default stderr). Returns the exit code.</summary>
     public static int Run(string[] args, TextWriter? errors = null)
     {
@@ -13,8 +16,12 @@ internal static class DinoApp
         // Spectre.Console.Cli needs long options of two or more letters; `--k` is the documented spelling of `--ks`.
         // An option takes one value, so the documented `--size H W` becomes `--size H,W`.
         var normalized = JoinSizePair(args.Select(a => a == "--k" ? "--ks" : a.StartsWith("--k=", StringComparison.Ordinal) ? "--ks=" + a[4..] : a).ToList()).ToArray();
+        if (normalized is ["embed", "merge", ..]) normalized = [EmbedMergeVerb, .. normalized[2..]];
         var app = Create();
-        return CliRunner.Run(() => app.Run(normalized), normalized, errors);
+        int code = CliRunner.Run(() => app.Run(normalized), normalized, errors);
+        // One rank of an MPI job failed: end the others rather than leave them waiting in a collective.
+        if (code != CliRunner.Ok) MpiCommunicator.AbortIfActive(code);
+        return code;
     }
 
     static List<string> JoinSizePair(List<string> args)
@@ -41,8 +48,14 @@ internal static class DinoApp
                 .WithExample("train", "--config", "configs/vits14_imagenet.json", "--data", "folder:/data/photos", "--out", "runs/photos", "--steps", "20000")
                 .WithExample("train", "--out", "runs/fmnist", "--resume");
             config.AddCommand<EmbedCommand>("embed")
-                .WithDescription("Embed a dataset into an embedding store (safetensors + JSON).")
-                .WithExample("embed", "--model", "runs/fmnist", "--data", "fashion-mnist:test", "--out", "stores/fmnist-test");
+                .WithDescription("Embed a dataset into an embedding store (safetensors + JSON); in shards with --shard i/n or under mpirun, joined by `dino embed merge`.")
+                .WithExample("embed", "--model", "runs/fmnist", "--data", "fashion-mnist:test", "--out", "stores/fmnist-test")
+                .WithExample("embed", "--model", "runs/fmnist", "--data", "fashion-mnist:train", "--out", "stores/train", "--shard", "0/4");
+            // `dino embed merge` (DinoApp.Run rewrites it): a sub-verb of embed, whose own options stay in its --help.
+            config.AddCommand<EmbedMergeCommand>(EmbedMergeVerb)
+                .IsHidden()
+                .WithDescription("Join the shards of an embedding store (from dino embed --shard i/n or mpirun) after checking they come from one model and cover the dataset once.")
+                .WithExample("embed", "merge", "--out", "stores/train");
             config.AddCommand<KnnCommand>("knn")
                 .WithDescription("Weighted kNN classification (DINOv2 protocol) between a train and a test set.")
                 .WithExample("knn", "--model", "runs/fmnist", "--train", "fashion-mnist:train", "--test", "fashion-mnist:test")

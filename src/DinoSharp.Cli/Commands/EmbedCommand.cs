@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using DinoSharp.Data;
+using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using Spectre.Console.Cli;
 
@@ -24,24 +25,34 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         [CommandOption("--limit <N>")]
         [Description("Embed only the first N images.")]
         public int? Limit { get; init; }
+
+        [CommandOption("--shard <I/N>")]
+        [Description("Embed only part I of N (0-based) into <STORE>.shard-0000I-of-0000N, for N jobs of any scheduler; join them with dino embed merge. Under mpirun -np N each rank takes its own part without this option.")]
+        public string? Shard { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(s.Data) || string.IsNullOrWhiteSpace(s.Out))
             throw new UserErrorException("--data and --out are required, e.g. dino embed --model runs/fmnist --data fashion-mnist:test --out stores/test.");
+        var shard = ChooseShard(s);
+        if (shard is not null && s.Append) throw new UserErrorException("--append cannot add to a shard: embed each shard once, then join them with dino embed merge.");
+        string outPath = shard is { } part ? EmbeddingShards.PathOf(s.Out, part) : s.Out;
         var dataset = DatasetSpec.Open(s.Data);
+        int images = Math.Min(s.Limit ?? dataset.Count, dataset.Count);
+        var (start, end) = (shard ?? Shard.Whole).Range(images);
         using var embedder = s.OpenModel(dataset.Load(0).Width);
         // An existing store is checked (identity, or refusal to overwrite) before the work; a new one is created after
         // it, when the embedding width is known.
-        EmbeddingStore? existing = s.Append ? EmbeddingStore.OpenForAppend(s.Out, embedder.Identity) : null;
-        if (!s.Append && (File.Exists(s.Out + EmbeddingStore.SafetensorsExtension) || File.Exists(s.Out + EmbeddingStore.SidecarExtension)))
-            throw new UserErrorException($"{s.Out}: an embedding store already exists; add to it with --append or choose another --out.");
+        EmbeddingStore? existing = s.Append ? EmbeddingStore.OpenForAppend(outPath, embedder.Identity) : null;
+        if (!s.Append && EmbeddingStore.Exists(outPath))
+            throw new UserErrorException($"{outPath}: an embedding store already exists; add to it with --append or choose another --out.");
         DatasetEmbedding.Result result;
-        try { result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, s.Limit); }
+        try { result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, (int)end, (int)start); }
         catch { existing?.Dispose(); throw; }
-        using var store = existing ?? EmbeddingStore.Create(s.Out, embedder.Identity, (int)result.Embeddings.shape[1]);
+        using var store = existing ?? EmbeddingStore.Create(outPath, embedder.Identity, (int)result.Embeddings.shape[1]);
         store.Source ??= ModelSettings.SourceOf(s.Model);
+        if (shard is { } p) store.Shard = new EmbeddingShard(p.Index, p.Count, s.Data, images, start, end);
         bool labelled = result.Labels.All(l => l >= 0);
         store.Append(result.Embeddings, result.Paths, labelled ? result.Labels.Select(l => (int)l).ToArray() : null, result.Sizes.ToArray());
         if (labelled && dataset.ClassNames is { } names && store.ClassNames.Count == 0) store.ClassNames.AddRange(names);
@@ -49,5 +60,15 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         Console.WriteLine($"Embedded {result.Paths.Count} images ({result.Embeddings.shape[1]} dims) into {store.SafetensorsPath}" +
             (result.Skipped.Count > 0 ? $"; skipped {result.Skipped.Count} unreadable file(s)." : "."));
         return CliRunner.Ok;
+    }
+
+    /// <summary>--shard i/n, or this rank's part under mpirun -np n; null for the whole dataset.</summary>
+    static Shard? ChooseShard(Settings s)
+    {
+        var launched = Communicator.LaunchedRank();
+        if (s.Shard is null) return launched;
+        if (launched is not null)
+            throw new UserErrorException($"--shard {s.Shard} under mpirun -np {launched.Value.Count}: each rank already embeds its own part; use one or the other.");
+        return Shard.Parse(s.Shard);
     }
 }

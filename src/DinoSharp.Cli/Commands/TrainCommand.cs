@@ -1,5 +1,7 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Runtime.InteropServices;
+using DinoSharp.Distributed;
 using DinoSharp.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -40,9 +42,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 
     /// <summary>The command line that continues this run, quoted for a POSIX shell.</summary>
-    static string ResumeCommand(Settings s, string outDir)
+    static string ResumeCommand(Settings s, string outDir, int ranks)
     {
-        var args = new List<string> { "dino", "train" };
+        var args = ranks > 1 ? new List<string> { "mpirun", "-np", ranks.ToString(CultureInfo.InvariantCulture), "dino", "train" } : ["dino", "train"];
         if (s.Config is not null) args.AddRange(["--config", s.Config]);
         if (s.Data is not null) args.AddRange(["--data", s.Data]);
         args.AddRange(["--out", outDir, "--resume"]);
@@ -79,6 +81,9 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
+        // Under `mpirun -np N` (N > 1) the ranks train data-parallel; a failing rank ends them all (DinoApp aborts the job),
+        // so the communicator is finalised only after a run that every rank finished.
+        var comm = Communicator.FromEnvironment();
         TrainingResult result;
         if (CommonSettings.Interactive && !s.Quiet)
         {
@@ -88,18 +93,21 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("starting", maxValue: 1);
-                    result = new DinoTrainer(config, options, new ConsoleTrainingProgress(task, s.Quiet)).Run(cts.Token);
+                    result = new DinoTrainer(config, options, new ConsoleTrainingProgress(task, s.Quiet), comm).Run(cts.Token);
                 });
         }
         else
         {
-            result = new DinoTrainer(config, options, new ConsoleTrainingProgress(null, s.Quiet)).Run(cts.Token);
+            result = new DinoTrainer(config, options, new ConsoleTrainingProgress(null, s.Quiet), comm).Run(cts.Token);
         }
+        var (root, ranks) = (comm.Rank == 0, comm.WorldSize);
+        comm.Dispose();
+        if (!root) return result.Outcome == TrainingOutcome.Collapsed ? CliRunner.UserError : CliRunner.Ok;
 
         switch (result.Outcome)
         {
             case TrainingOutcome.Interrupted:
-                Console.WriteLine($"Interrupted at step {result.Steps}; checkpoint written. Continue with: {ResumeCommand(s, outDir)}");
+                Console.WriteLine($"Interrupted at step {result.Steps}; checkpoint written. Continue with: {ResumeCommand(s, outDir, ranks)}");
                 break;
             case TrainingOutcome.Collapsed:
                 Console.Error.WriteLine($"Stopped at step {result.Steps}: the teacher output collapsed (see metrics.jsonl).");

@@ -11,7 +11,7 @@ public sealed class MultiCropBatch : IDisposable
 {
     /// <summary>Wraps already collated tensors (the shapes are described on each property); the batch takes ownership of them.</summary>
     public MultiCropBatch(long iteration, int batchSize, Tensor globalCrops, Tensor localCrops, Tensor masks,
-        Tensor maskIndices, Tensor masksWeight, int numMaskedPatches, int upperbound, Tensor? labels)
+        Tensor maskIndices, Tensor masksWeight, int numMaskedPatches, int upperbound, Tensor? labels, int? totalMaskedPatches = null)
     {
         ArgumentNullException.ThrowIfNull(globalCrops);
         ArgumentNullException.ThrowIfNull(localCrops);
@@ -28,6 +28,7 @@ public sealed class MultiCropBatch : IDisposable
         NumMaskedPatches = numMaskedPatches;
         Upperbound = upperbound;
         Labels = labels;
+        TotalMaskedPatches = totalMaskedPatches ?? numMaskedPatches;
     }
 
     /// <summary>Global iteration this batch belongs to (resume from Iteration + 1).</summary>
@@ -54,7 +55,13 @@ public sealed class MultiCropBatch : IDisposable
     /// <summary>Total masked patches over all global crops, the length of <see cref="MaskIndices"/>.</summary>
     public int NumMaskedPatches { get; }
 
-    /// <summary>Σ int(N · ratio upper bound) over the masked rows: a static upper bound of NumMaskedPatches.</summary>
+    /// <summary>
+    /// Masked patches of the whole global batch when this batch is one rank's shard of it (see
+    /// <see cref="MultiCropDataLoader"/>); equal to <see cref="NumMaskedPatches"/> otherwise.
+    /// </summary>
+    public int TotalMaskedPatches { get; }
+
+    /// <summary>Σ int(N · ratio upper bound) over the masked rows (of the global batch): a static upper bound of NumMaskedPatches.</summary>
     public int Upperbound { get; }
 
     /// <summary>[B] int64 class labels when the dataset is labelled (not used by self-supervised training).</summary>
@@ -68,7 +75,7 @@ public sealed class MultiCropBatch : IDisposable
     {
         if (GlobalCrops.device == device) return this;
         return new MultiCropBatch(Iteration, BatchSize, GlobalCrops.to(device), LocalCrops.to(device), Masks.to(device),
-            MaskIndices.to(device), MasksWeight.to(device), NumMaskedPatches, Upperbound, Labels?.to(device));
+            MaskIndices.to(device), MasksWeight.to(device), NumMaskedPatches, Upperbound, Labels?.to(device), TotalMaskedPatches);
     }
 
     /// <summary>Frees all of the batch's tensors.</summary>

@@ -1,3 +1,4 @@
+using DinoSharp.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -72,15 +73,23 @@ public sealed class MultiCropCollator
         return Collate(global, local, b, first.GlobalSize, first.LocalSize, locals, labels, rng, iteration);
     }
 
-    /// <summary>Wraps crop-major buffers (as filled by <see cref="MultiCropAugmentation.ApplyInto"/>) and draws masks.</summary>
+    /// <summary>
+    /// Wraps crop-major buffers (as filled by <see cref="MultiCropAugmentation.ApplyInto"/>) and draws masks. With a
+    /// shard i/n the buffers hold images [i·batchSize, (i+1)·batchSize) of a global batch of n·batchSize: the masks of
+    /// the whole global batch are drawn, exactly as without sharding, and this shard's rows kept, so the n shards
+    /// together have the masks one process would have.
+    /// </summary>
     public MultiCropBatch Collate(float[] globalCrops, float[] localCrops, int batchSize, int globalSize, int localSize,
-        int localCount, long[]? labels, Random rng, long iteration = 0)
+        int localCount, long[]? labels, Random rng, long iteration = 0, Shard? shard = null)
     {
         ArgumentNullException.ThrowIfNull(globalCrops);
         ArgumentNullException.ThrowIfNull(localCrops);
         ArgumentNullException.ThrowIfNull(rng);
         int n = Masking.NumPatches;
-        bool[] masks = SampleMasks(2 * batchSize, rng, out int upperbound);
+        var part = shard ?? Shard.Whole;
+        bool[] all = SampleMasks(2 * batchSize * part.Count, rng, out int upperbound);
+        int total = all.Count(m => m);
+        bool[] masks = part.Count == 1 ? all : ShardRows(all, n, batchSize * part.Count, part.Index * batchSize, batchSize);
         (long[] indices, float[] weights) = MaskIndicesAndWeights(masks, n);
 
         Tensor? g = null, l = null, m = null, mi = null, mw = null, lab = null;
@@ -92,7 +101,7 @@ public sealed class MultiCropCollator
             mi = torch.tensor(indices, [indices.Length]);
             mw = torch.tensor(weights, [weights.Length]);
             lab = labels is null ? null : torch.tensor(labels, [labels.Length]);
-            return new MultiCropBatch(iteration, batchSize, g, l, m, mi, mw, indices.Length, upperbound, lab);
+            return new MultiCropBatch(iteration, batchSize, g, l, m, mi, mw, indices.Length, upperbound, lab, total);
         }
         catch
         {
@@ -129,6 +138,15 @@ public sealed class MultiCropCollator
         var flat = new bool[numCrops * n];
         for (int i = 0; i < numCrops; i++) rows[i].CopyTo(flat, i * n);
         return flat;
+    }
+
+    /// <summary>Rows [first, first + count) of each of the two crop-major halves of [2 · globalBatch, n] masks.</summary>
+    static bool[] ShardRows(bool[] masks, int n, int globalBatch, int first, int count)
+    {
+        var rows = new bool[2 * count * n];
+        for (int crop = 0; crop < 2; crop++)
+            Array.Copy(masks, (crop * globalBatch + first) * n, rows, crop * count * n, count * n);
+        return rows;
     }
 
     /// <summary>Flat indices of masked patches and their weights 1 / max(count of that row, 1).</summary>

@@ -1,3 +1,4 @@
+using DinoSharp.Distributed;
 using System.Collections.Concurrent;
 
 namespace DinoSharp.Data;
@@ -10,6 +11,8 @@ namespace DinoSharp.Data;
 /// ahead of the consumer, at most <see cref="PrefetchBatches"/> ahead.
 /// Images that fail to load are reported once through the log callback, counted in <see cref="SkippedCount"/>, and
 /// replaced by the next index that loads (so the replacement is deterministic too).
+/// With a <see cref="Shard"/> i/n (data-parallel training, one loader per rank), every batch holds images
+/// [i·B/n, (i+1)·B/n) of global batch k, with the crops and masks they have in the unsharded batch k.
 /// </summary>
 public sealed class MultiCropDataLoader
 {
@@ -26,14 +29,15 @@ public sealed class MultiCropDataLoader
     /// <param name="dataset">The images (labels, if any, are carried into <see cref="MultiCropBatch.Labels"/>).</param>
     /// <param name="augmentation">Makes each image's crops.</param>
     /// <param name="collator">Draws the iBOT masks; its grid must tile the global crop.</param>
-    /// <param name="batchSize">Images per batch (B); the dataset must hold at least one batch.</param>
+    /// <param name="batchSize">Images per global batch (B); the dataset must hold at least one batch.</param>
     /// <param name="seed">Fixes epoch orders, augmentations and masks.</param>
     /// <param name="workers">Worker threads; null means one less than the cores (at least 1).</param>
     /// <param name="prefetchBatches">How many batches workers may build ahead of the consumer.</param>
     /// <param name="log">Receives one line per unreadable image; null discards them.</param>
-    /// <exception cref="ArgumentException">The dataset is smaller than one batch, or the mask grid does not tile the global crop.</exception>
+    /// <param name="shard">Build only this part of every global batch (one rank's); null for the whole.</param>
+    /// <exception cref="ArgumentException">The dataset is smaller than one batch, the mask grid does not tile the global crop, or B is not a multiple of the shard count.</exception>
     public MultiCropDataLoader(IImageDataset dataset, MultiCropAugmentation augmentation, MultiCropCollator collator,
-        int batchSize, ulong seed, int? workers = null, int prefetchBatches = 4, Action<string>? log = null)
+        int batchSize, ulong seed, int? workers = null, int prefetchBatches = 4, Action<string>? log = null, Shard? shard = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(augmentation);
@@ -46,6 +50,9 @@ public sealed class MultiCropDataLoader
         var m = collator.Masking;
         if (size % m.GridWidth != 0 || size % m.GridHeight != 0 || size / m.GridWidth != size / m.GridHeight)
             throw new ArgumentException($"Mask grid {collator.Masking.GridHeight}×{collator.Masking.GridWidth} does not tile the {size} px global crop.", nameof(collator));
+        Shard = shard ?? Shard.Whole;
+        if (batchSize % Shard.Count != 0)
+            throw new ArgumentException($"A global batch of {batchSize} images does not split into {Shard.Count} equal shards; use a multiple of {Shard.Count}.", nameof(batchSize));
         _dataset = dataset;
         _augmentation = augmentation;
         _collator = collator;
@@ -58,8 +65,15 @@ public sealed class MultiCropDataLoader
         _labelled = dataset.Label(0).HasValue;
     }
 
-    /// <summary>Images per batch (B).</summary>
+    /// <summary>Images in a global batch (B).</summary>
     public int BatchSize { get; }
+
+    /// <summary>Which part of every global batch this loader builds (the whole by default).</summary>
+    public Shard Shard { get; }
+
+    /// <summary>Images in each batch this loader yields: B / shard count.</summary>
+    public int ShardBatchSize => BatchSize / Shard.Count;
+
     /// <summary>The seed every epoch order, augmentation and mask derives from.</summary>
     public ulong Seed { get; }
     /// <summary>Number of worker threads building batches.</summary>
@@ -93,17 +107,20 @@ public sealed class MultiCropDataLoader
         int position = (int)(iteration % BatchesPerEpoch);
         int[] order = Order(epoch);
         var cfg = _augmentation.Config;
-        var global = new float[2 * BatchSize * _augmentation.GlobalCropLength];
-        var local = new float[cfg.LocalCropsNumber * BatchSize * _augmentation.LocalCropLength];
-        long[]? labels = _labelled ? new long[BatchSize] : null;
-        for (int slot = 0; slot < BatchSize; slot++)
+        int b = ShardBatchSize, first = Shard.Index * b;
+        var global = new float[2 * b * _augmentation.GlobalCropLength];
+        var local = new float[cfg.LocalCropsNumber * b * _augmentation.LocalCropLength];
+        long[]? labels = _labelled ? new long[b] : null;
+        for (int i = 0; i < b; i++)
         {
+            int slot = first + i;  // the image's place in the global batch seeds its crops
             (int index, RgbImage image) = LoadGood(order[position * BatchSize + slot]);
-            _augmentation.ApplyInto(image, DataRandom.Mix(Seed, (ulong)iteration, (ulong)slot), global, local, BatchSize, slot);
-            if (labels is not null) labels[slot] = _dataset.Label(index) ?? -1;
+            _augmentation.ApplyInto(image, DataRandom.Mix(Seed, (ulong)iteration, (ulong)slot), global, local, b, i);
+            if (labels is not null) labels[i] = _dataset.Label(index) ?? -1;
         }
         var maskRng = new DataRandom(DataRandom.Mix(Seed, (ulong)iteration, 0x3A5C_0000UL));
-        return _collator.Collate(global, local, BatchSize, cfg.GlobalCropsSize, cfg.LocalCropsSize, cfg.LocalCropsNumber, labels, maskRng, iteration);
+        return _collator.Collate(global, local, b, cfg.GlobalCropsSize, cfg.LocalCropsSize, cfg.LocalCropsNumber, labels, maskRng, iteration,
+            Shard.Count > 1 ? Shard : null);
     }
 
     /// <summary>

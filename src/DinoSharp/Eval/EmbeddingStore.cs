@@ -65,6 +65,9 @@ public sealed class EmbeddingStore : IDisposable
     /// </summary>
     public string? Source { get; set; }
 
+    /// <summary>Set when the store is one shard of a dataset embedded in parts; saved with the store.</summary>
+    public EmbeddingShard? Shard { get; set; }
+
     /// <summary>Class names indexed by label; editable, saved with the store.</summary>
     public List<string> ClassNames { get; }
 
@@ -94,6 +97,14 @@ public sealed class EmbeddingStore : IDisposable
     /// <summary>Labels as a new [N] int64 tensor (the caller disposes it).</summary>
     public Tensor LabelTensor() => torch.tensor(Labels, ScalarType.Int64);
 
+    /// <summary>True when either file of the store at <paramref name="path"/> exists.</summary>
+    public static bool Exists(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string basePath = BasePathOf(path);
+        return File.Exists(basePath + SafetensorsExtension) || File.Exists(basePath + SidecarExtension);
+    }
+
     /// <summary>Starts an empty store in memory; nothing is written until <see cref="Save"/>.</summary>
     /// <param name="path">Base path, with or without the <c>.safetensors</c> / <c>.json</c> extension.</param>
     /// <param name="identity">The model and feature recipe every row will come from.</param>
@@ -105,7 +116,7 @@ public sealed class EmbeddingStore : IDisposable
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dim);
         string basePath = BasePathOf(path);
-        if (!overwrite && (File.Exists(basePath + SafetensorsExtension) || File.Exists(basePath + SidecarExtension)))
+        if (!overwrite && Exists(basePath))
             throw new IOException($"Embedding store '{basePath}' already exists; open it with EmbeddingStore.OpenForAppend or pass overwrite: true.");
         return new EmbeddingStore(basePath, identity, dim, DateTimeOffset.UtcNow, torch.empty(0, dim), [], []);
     }
@@ -167,7 +178,7 @@ public sealed class EmbeddingStore : IDisposable
             }
             tensors.Remove("embeddings");
             return new EmbeddingStore(basePath, sidecar.Identity, sidecar.Dimension, sidecar.CreatedUtc, emb,
-                [.. sidecar.Items], [.. sidecar.ClassNames ?? []]) { Source = sidecar.Source };
+                [.. sidecar.Items], [.. sidecar.ClassNames ?? []]) { Source = sidecar.Source, Shard = sidecar.Shard };
         }
         finally
         {
@@ -253,7 +264,7 @@ public sealed class EmbeddingStore : IDisposable
         {
             labelTensor?.Dispose();
         }
-        var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray(), Source);
+        var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray(), Source, Shard);
         File.WriteAllBytes(jsTmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, Json));
         File.Move(stTmp, st, overwrite: true);
         File.Move(jsTmp, js, overwrite: true);

@@ -11,6 +11,7 @@ namespace DinoSharp.Eval;
 /// <param name="Items">One entry per row, in row order.</param>
 /// <param name="Source">Optional: how the model was named when the store was made (e.g. a run folder), so tools can
 /// re-open it to embed queries; the <paramref name="Identity"/> stays the authority on whether a model matches.</param>
+/// <param name="Shard">Set when the store is one shard of a dataset embedded in parts (<see cref="EmbeddingShards"/>).</param>
 public sealed record EmbeddingStoreSidecar(
     int FormatVersion,
     ModelIdentity Identity,
@@ -20,4 +21,5 @@ public sealed record EmbeddingStoreSidecar(
     string SafetensorsSha256,
     IReadOnlyList<string> ClassNames,
     IReadOnlyList<EmbeddingRow> Items,
-    string? Source = null);
+    string? Source = null,
+    EmbeddingShard? Shard = null);

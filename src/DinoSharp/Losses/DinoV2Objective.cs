@@ -168,9 +168,11 @@ public sealed class DinoV2Objective : Module<ObjectiveInputs, double, ObjectiveT
             if (inputs.Masks.shape[0] != s.shape[0])
                 throw new ArgumentException($"Masks {LossGuards.Shape(inputs.Masks)} must have {s.shape[0]} rows (one per global crop image).", nameof(inputs));
             LossGuards.SameShape(inputs.StudentMaskedPatches, inputs.TeacherMaskedPatches, "Student and teacher masked patch logits", nameof(inputs));
+            // A process of a distributed run may hold none of the batch's masked patches (it still joins the all-reduces).
             long rows = inputs.StudentMaskedPatches.shape[0];
-            if (inputs.MaskedPatchCount is < 1 || inputs.MaskedPatchCount > rows)
-                throw new ArgumentOutOfRangeException(nameof(inputs), inputs.MaskedPatchCount, $"MaskedPatchCount must lie in [1, {rows}].");
+            long least = allReduceSum is null ? 1 : 0;
+            if (inputs.MaskedPatchCount < least || inputs.MaskedPatchCount > rows)
+                throw new ArgumentOutOfRangeException(nameof(inputs), inputs.MaskedPatchCount, $"MaskedPatchCount must lie in [{least}, {rows}].");
         }
         return (batch, localCrops);
     }

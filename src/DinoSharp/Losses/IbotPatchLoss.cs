@@ -52,13 +52,15 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>
     /// Sinkhorn-Knopp targets for masked-patch teacher logits [M, K] → [M, K]; nMaskedPatches is the number of masked
-    /// patches on this process (summed across processes by <paramref name="allReduceSum"/>, the distributed hook).
+    /// patches on this process (summed across processes by <paramref name="allReduceSum"/>, the distributed hook; a
+    /// process may then hold none, as long as the sum is positive).
     /// </summary>
     public Tensor SinkhornKnoppTeacher(Tensor teacherLogits, double teacherTemp, long nMaskedPatches, int iterations = 3, Func<Tensor, Tensor>? allReduceSum = null)
     {
         LossGuards.Rank(teacherLogits, 2, "Masked teacher patch logits [M, K]", nameof(teacherLogits));
         LossGuards.LastDim(teacherLogits, OutDim, "Masked teacher patch logits", nameof(teacherLogits));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nMaskedPatches);
+        ArgumentOutOfRangeException.ThrowIfNegative(nMaskedPatches);
+        if (allReduceSum is null) ArgumentOutOfRangeException.ThrowIfZero(nMaskedPatches);
         double totalSamples = DinoClsTokenLoss.GlobalCount(nMaskedPatches, teacherLogits.device, allReduceSum);
         return SinkhornKnopp.Assign(teacherLogits, teacherTemp, totalSamples, iterations, allReduceSum);
     }
@@ -126,8 +128,12 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
     }
 
     /// <summary>
-    /// c ← m·c + (1−m)·batch center, where teacher patch logits [B, N, K] give mean_b mean_n t (dinov2 passes the masked
-    /// patches as one row [1, M, K]); a 2-D [M, K] input is taken as that single row.
+    /// c ← m·c + (1−m)·batch center: for teacher patch logits [B, N, K], mean_b mean_n t; for the masked patches as
+    /// [M, K] (how training calls it), their mean. With the distributed hook the batch center is over all processes:
+    /// Σ_b mean_n t / Σ B for [B, N, K]; for [M, K], Σ t / Σ M, the mean over every process's masked patches. (dinov2
+    /// passes the masked patches as one row [1, M, K] and so averages the processes' means, which differs when the
+    /// processes hold different numbers of masked patches; weighting by M makes N processes equal one with the
+    /// whole batch.)
     /// </summary>
     public void UpdateCenter(Tensor teacherLogits, Func<Tensor, Tensor>? allReduceSum = null)
     {
@@ -137,10 +143,11 @@ public sealed class IbotPatchLoss : Module<Tensor, Tensor, Tensor, Tensor>
         LossGuards.LastDim(teacherLogits, OutDim, "Teacher patch logits", nameof(teacherLogits));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var t = teacherLogits.dim() == 2 ? teacherLogits.unsqueeze(0) : teacherLogits;
-        var sum = t.mean(dimensions: [1]).sum(dim: 0, keepdim: true).unsqueeze(0);  // [1, 1, K]
+        // Summed over the M patches of [M, K], or over the B per-image means of [B, N, K].
+        var rows = teacherLogits.dim() == 2 ? teacherLogits : teacherLogits.mean(dimensions: [1]);
+        var sum = rows.sum(dim: 0).view(1, 1, OutDim);
         if (allReduceSum is not null) sum = allReduceSum(sum);
-        var batchCenter = sum / DinoClsTokenLoss.GlobalCount(t.shape[0], t.device, allReduceSum);
+        var batchCenter = sum / DinoClsTokenLoss.GlobalCount(rows.shape[0], teacherLogits.device, allReduceSum);
         center.mul_(CenterMomentum).add_(batchCenter.to(center.dtype), alpha: 1 - CenterMomentum);
     }
 }

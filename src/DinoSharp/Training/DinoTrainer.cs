@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DinoSharp.Data;
+using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using DinoSharp.Interop;
 using DinoSharp.Models;
@@ -37,30 +38,45 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// <summary>
 /// The training loop: a dispose scope per step; teacher targets, student forward/backward, per-module gradient clipping,
 /// AdamW with per-group lr/wd from precomputed schedules, EMA of the teacher, metrics, online kNN and checkpoints.
+/// Data-parallel with a <see cref="ICommunicator"/> of N ranks (<c>mpirun -np N</c>): each rank takes 1/N of every
+/// global batch, the gradients are averaged before clipping, the centers and Sinkhorn-Knopp span all ranks, every rank
+/// starts from rank 0's weights, and only rank 0 reads and writes the run folder. Every decision that ends the loop is
+/// taken on values all ranks share, so they leave it at the same step.
 /// </summary>
 public sealed class DinoTrainer
 {
     const string RunStateFile = "run.json";
+    /// <summary>Spaces the ranks' per-step seeds (drop path) apart; rank 0 keeps the single-process seeds.</summary>
+    const long RankSeedStride = 1_000_000_007L;
 
     readonly DinoTrainingConfig config;
     readonly TrainingOptions options;
     readonly ITrainingProgress progress;
+    readonly ICommunicator comm;
 
     /// <summary>A trainer; nothing is read or built until <see cref="Run"/>.</summary>
     /// <param name="config">The resolved training config.</param>
     /// <param name="options">Run folder, length, resume, device and threads.</param>
-    /// <param name="progress">Receives progress and warnings; null prints nothing.</param>
-    public DinoTrainer(DinoTrainingConfig config, TrainingOptions options, ITrainingProgress? progress = null)
+    /// <param name="progress">Receives progress and warnings (rank 0's; other ranks pass on only warnings, naming their rank); null prints nothing.</param>
+    /// <param name="communicator">The ranks of a data-parallel run; null for one process.</param>
+    public DinoTrainer(DinoTrainingConfig config, TrainingOptions options, ITrainingProgress? progress = null, ICommunicator? communicator = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         this.config = config;
         this.options = options;
-        this.progress = progress ?? new SilentProgress();
+        comm = communicator ?? new SingleProcessCommunicator();
+        progress ??= new SilentProgress();
+        this.progress = comm.Rank == 0 ? progress : new OtherRankProgress(progress, comm.Rank);
     }
 
-    /// <summary>Length of the run and of one schedule "epoch", fixed at the start and kept for resume.</summary>
-    sealed record RunState(long TotalSteps, string ConfigSha256);
+    /// <summary>Length of the run (the schedules span exactly it) and the ranks it started with, fixed at the start and kept for resume.</summary>
+    sealed record RunState(long TotalSteps, string ConfigSha256, int WorldSize = 1);
+
+    /// <summary>Where the run starts, as rank 0 found it in the run folder; <see cref="State"/> is null for a new run.</summary>
+    sealed record StartPoint(long Step, RunState? State, double? KnnTop1);
+
+    bool IsRoot => comm.Rank == 0;
 
     /// <summary>Trains: writes config.json and metrics.jsonl, checkpoints every train.checkpoint_every steps and at the end, and, unless interrupted, teacher_backbone.safetensors and model.json. Cancellation finishes the current step and checkpoints it.</summary>
     /// <exception cref="ConfigException">The config is invalid, the run folder already has checkpoints and resume was not asked for, a resumed config differs, or the dataset is smaller than a batch.</exception>
@@ -70,38 +86,31 @@ public sealed class DinoTrainer
     {
         string outDir = Path.GetFullPath(options.OutputDir);
         ValidateBeforeWork();
-        Directory.CreateDirectory(outDir);
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
         var device = torch.device(options.Device);
 
         string configJson = TrainingConfigLoader.ToJson(config);
         string configSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configJson)));
+        if (comm.Any(comm.BroadcastJson(configSha) != configSha))
+            throw new DistributedSetupException("The ranks were started with different configurations: give every rank the same --config, --set and --data values.");
         string statePath = Path.Combine(outDir, RunStateFile);
-        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Train.KeepCheckpoints, progress.Warning);
-        var latest = options.Resume ? store.Latest() : null;
-        if (!options.Resume && store.Latest() is not null)
-            throw new ConfigException($"{outDir} already holds checkpoints. Continue it with --resume, or choose another --out.");
-        if (options.Resume && latest is null)
-            progress.Warning($"No valid checkpoint in {outDir}; starting from step 0.");
-        RunState? runState = null;
-        if (latest is not null)
-        {
-            runState = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath));
-            if (runState is null || runState.ConfigSha256 != configSha)
-                throw new ConfigException(ResumeMismatch(outDir, configJson));
-        }
-        File.WriteAllText(Path.Combine(outDir, "config.json"), configJson);
+        CheckpointStore? store = null;
+        (string Path, CheckpointState State)? latest = null;
+        var start = new StartPoint(0, null, null);
+        if (IsRoot) (store, latest, start) = OpenRunFolder(outDir, configJson, configSha);
+        start = comm.BroadcastJson(start);
 
         var dataset = DatasetSpec.Open(config.Train.Dataset);
         if (dataset.Count < config.Train.BatchSize)
             throw new ConfigException($"train.batch_size = {config.Train.BatchSize} is larger than the dataset '{dataset.Name}' ({dataset.Count} images).");
 
         torch.manual_seed(config.Train.Seed);
-        using var arch = new SslMetaArch(config);
+        using var arch = new SslMetaArch(config, comm.WorldSize > 1 ? comm.SumAcrossRanks : null);
         arch.to(device);
-        if (config.Student.PretrainedWeights is { } pretrained)
+        if (IsRoot && config.Student.PretrainedWeights is { } pretrained)
             LoadPretrained(arch, pretrained);
         var student = arch.Student;
+        var studentParameters = student.parameters().ToList();
         var groups = ParameterGroups.Build(NamedStudentParameters(arch), arch.BackboneConfig.Depth, config.Optim.LayerwiseDecay, config.Optim.PatchEmbedLrMult);
         var optimizer = torch.optim.AdamW(
             groups.Select(g => new AdamW.ParamGroup(g.Parameters, new AdamW.Options { LearningRate = 0, weight_decay = 0, beta1 = config.Optim.AdamwBeta1, beta2 = config.Optim.AdamwBeta2 })),
@@ -113,47 +122,52 @@ public sealed class DinoTrainer
             config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]);
         int workers = config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2);
         var loader = new MultiCropDataLoader(dataset, augmentation, collator, config.Train.BatchSize, (ulong)config.Train.Seed, workers,
-            log: progress.Warning);
+            log: progress.Warning, shard: comm.WorldSize > 1 ? new Shard(comm.Rank, comm.WorldSize) : null);
 
-        var knn = config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
+        var knn = IsRoot && config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
         var clock = Stopwatch.StartNew();
-        long startStep = 0;
-        double? bestKnn = null;
         if (latest is { } ckpt)
         {
             LoadCheckpoint(arch, optimizer, ckpt.Path);
-            startStep = ckpt.State.Step;
-            bestKnn = ckpt.State.KnnTop1;
-            MetricsLog.TruncateAfter(Path.Combine(outDir, "metrics.jsonl"), startStep);
-            progress.Message($"Resumed from {ckpt.Path} (step {startStep}).");
+            MetricsLog.TruncateAfter(Path.Combine(outDir, "metrics.jsonl"), start.Step);
+            progress.Message($"Resumed from {ckpt.Path} (step {start.Step}).");
         }
-        else
+        else if (IsRoot)
         {
             File.Delete(Path.Combine(outDir, "metrics.jsonl"));
         }
-        using var metrics = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null);
-        double? lastKnn = latest?.State.KnnTop1;
+        SynchroniseWithRoot(arch, optimizer, latest?.Path, resumed: start.State is not null);
+        using var metrics = IsRoot ? new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null) : null;
+        long startStep = start.Step;
+        double? lastKnn = start.KnnTop1, bestKnn = start.KnnTop1;
+        var runState = start.State;
         if (runState is null)
         {
             if (knn is not null)
             {
                 var t0 = clock.Elapsed.TotalSeconds;
                 lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
-                metrics.Write(new StepMetrics { Step = 0, KnnTop1 = lastKnn, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+                metrics?.Write(new StepMetrics { Step = 0, KnnTop1 = lastKnn, ElapsedSeconds = clock.Elapsed.TotalSeconds });
                 progress.Message($"kNN top-1 of the untrained teacher: {lastKnn:P1} ({clock.Elapsed.TotalSeconds - t0:F1} s per kNN evaluation).");
             }
             long total = options.MaxSteps ?? (options.MaxMinutes is { } minutes
-                ? Calibrate(arch, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
+                ? Calibrate(arch, studentParameters, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
                 : (long)config.Optim.Epochs * config.Train.OfficialEpochLength);
+            total = comm.BroadcastJson(total);
             if (total < 1) throw new ConfigException("The run would have no steps: raise --steps or --minutes.");
-            runState = new RunState(total, configSha);
-            File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
+            runState = new RunState(total, configSha, comm.WorldSize);
+            if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
+        }
+        else if (runState.WorldSize != comm.WorldSize)
+        {
+            progress.Warning($"The run started with {runState.WorldSize} rank(s) and continues with {comm.WorldSize}: the result will not be bit-identical to an uninterrupted run (KoLeo and drop path work per rank).");
         }
         long totalSteps = runState.TotalSteps;
         // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
         var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
         double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
-        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
+        string ranks = comm.WorldSize > 1 ? $" ({comm.WorldSize} ranks × {loader.ShardBatchSize})" : "";
+        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize}{ranks} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
         progress.Started(startStep, totalSteps);
 
         double lnK = Math.Log(config.Dino.HeadNPrototypes);
@@ -162,14 +176,16 @@ public sealed class DinoTrainer
         double? deadline = options.MaxMinutes * 60;
         long step = startStep;
         var stepClock = Stopwatch.StartNew();
-        double dataWait = 0;
+        double dataWait = 0, sync = 0;
         long imagesSinceLog = 0;
         using (var batches = loader.Batches(startStep).GetEnumerator())
         {
             while (step < totalSteps)
             {
-                if (cancel.IsCancellationRequested) { outcome = TrainingOutcome.Interrupted; break; }
-                if (deadline is { } d && clock.Elapsed.TotalSeconds > d) { progress.Warning("Time budget reached before the planned step count."); break; }
+                // One rank's signal or clock stops them all, before the step.
+                var stop = comm.SumAcrossRanks(cancel.IsCancellationRequested ? 1 : 0, deadline is { } d && clock.Elapsed.TotalSeconds > d ? 1 : 0);
+                if (stop[0] > 0) { outcome = TrainingOutcome.Interrupted; break; }
+                if (stop[1] > 0) { progress.Warning("Time budget reached before the planned step count."); break; }
                 using var hold = FinalizerHold.Begin();   // the loader's threads allocate while this thread is in libtorch
                 using var scope = torch.NewDisposeScope();
                 var waitStart = stepClock.Elapsed.TotalSeconds;
@@ -179,7 +195,7 @@ public sealed class DinoTrainer
                 var onDevice = batch.To(device);
 
                 // Per-step seed: drop path draws the same numbers whether or not the run was resumed.
-                torch.manual_seed(config.Train.Seed * 1_000_003L + step);
+                torch.manual_seed(config.Train.Seed * 1_000_003L + step + comm.Rank * RankSeedStride);
                 double lr = schedules.Lr[step], wd = schedules.WeightDecay[step], lastLayerLr = schedules.LastLayerLr[step];
                 for (int g = 0; g < groups.Count; g++)
                 {
@@ -189,9 +205,13 @@ public sealed class DinoTrainer
                 // Gradients set to None as the reference does (optimizer.zero_grad only zeroes them): a parameter left
                 // out of a step's graph is then skipped by AdamW in a resumed run and an uninterrupted one alike.
                 student.zero_grad();
-                var terms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
+                var localTerms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
+                var syncStart = stepClock.Elapsed.TotalSeconds;
+                var terms = MeanOverRanks(localTerms);
                 if (!double.IsFinite(terms.Total))
                     throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
+                comm.AverageGradients(studentParameters);
+                sync += stepClock.Elapsed.TotalSeconds - syncStart;
                 double gradNorm = 0, clip = config.Optim.ClipGrad > 0 ? config.Optim.ClipGrad : double.PositiveInfinity;
                 foreach (var module in student.ClippingGroups())
                     gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), clip), 2);
@@ -204,14 +224,15 @@ public sealed class DinoTrainer
                 imagesSinceLog += config.Train.BatchSize;
 
                 bool logNow = step % config.Train.LogEvery == 0 || step == totalSteps;
-                bool knnNow = knn is not null && (step % config.Train.KnnEvery == 0 || step == totalSteps);
+                // Decided from the config alone (only rank 0 evaluates), so every rank logs and checks collapse at the same steps.
+                bool knnDue = config.Train.KnnEvery > 0 && (step % config.Train.KnnEvery == 0 || step == totalSteps);
                 double? knnTop1 = null;
-                if (knnNow)
+                if (knnDue && knn is not null)
                 {
-                    knnTop1 = lastKnn = knn!.Evaluate(arch.Teacher.Backbone, device);
+                    knnTop1 = lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
                     bestKnn = Math.Max(bestKnn ?? 0, knnTop1.Value);
                 }
-                if (logNow || knnNow)
+                if (logNow || knnDue)
                 {
                     double secs = Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
                     var m = new StepMetrics
@@ -224,12 +245,12 @@ public sealed class DinoTrainer
                         Lr = lr, WeightDecay = wd, Momentum = schedules.Momentum[step - 1], TeacherTemp = schedules.TeacherTemp[step - 1],
                         GradNorm = gradNorm, ImagesPerSecond = imagesSinceLog / secs,
                         TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
-                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait,
+                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait, SyncSeconds = comm.WorldSize > 1 ? sync : null,
                     };
-                    metrics.Write(m);
+                    metrics?.Write(m);
                     progress.Step(m, totalSteps);
                     stepClock.Restart();
-                    dataWait = 0;
+                    dataWait = sync = 0;
                     imagesSinceLog = 0;
                     if (terms.TeacherEntropy < config.Train.CollapseEntropyFraction * lnK)
                     {
@@ -243,19 +264,70 @@ public sealed class DinoTrainer
                     }
                     else collapsedLogs = 0;
                 }
-                if (step % config.Train.CheckpointEvery == 0 && step < totalSteps)
+                if (store is not null && step % config.Train.CheckpointEvery == 0 && step < totalSteps)
                     SaveCheckpoint(store, arch, optimizer, step, knnTop1 ?? lastKnn, loader.SkippedCount, configSha);
             }
         }
-        SaveCheckpoint(store, arch, optimizer, step, lastKnn, loader.SkippedCount, configSha);
-        if (loader.SkippedCount > 0)
-            progress.Warning($"{loader.SkippedCount} unreadable image(s) were skipped.");
+        long skipped = (long)comm.SumAcrossRanks(loader.SkippedCount)[0];
+        if (store is not null)
+            SaveCheckpoint(store, arch, optimizer, step, lastKnn, skipped, configSha);
+        if (skipped > 0)
+            progress.Warning($"{skipped} unreadable image(s) were skipped.");
         if (outcome == TrainingOutcome.Interrupted)
             return new TrainingResult(outcome, step, outDir, lastKnn, null);
 
         string backbonePath = Path.Combine(outDir, "teacher_backbone.safetensors");
-        ExportTeacher(arch, backbonePath);
+        if (IsRoot) ExportTeacher(arch, backbonePath);
         return new TrainingResult(outcome, step, outDir, lastKnn, backbonePath);
+    }
+
+    /// <summary>
+    /// Rank 0: creates the run folder, checks it against the request (new run or --resume, same configuration), writes
+    /// config.json and finds the checkpoint to continue from.
+    /// </summary>
+    (CheckpointStore Store, (string Path, CheckpointState State)? Latest, StartPoint Start) OpenRunFolder(string outDir, string configJson, string configSha)
+    {
+        Directory.CreateDirectory(outDir);
+        var store = new CheckpointStore(Path.Combine(outDir, "checkpoints"), config.Train.KeepCheckpoints, progress.Warning);
+        var latest = options.Resume ? store.Latest() : null;
+        if (!options.Resume && store.Latest() is not null)
+            throw new ConfigException($"{outDir} already holds checkpoints. Continue it with --resume, or choose another --out.");
+        if (options.Resume && latest is null)
+            progress.Warning($"No valid checkpoint in {outDir}; starting from step 0.");
+        RunState? runState = null;
+        if (latest is not null)
+        {
+            runState = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(outDir, RunStateFile)));
+            if (runState is null || runState.ConfigSha256 != configSha)
+                throw new ConfigException(ResumeMismatch(outDir, configJson));
+        }
+        File.WriteAllText(Path.Combine(outDir, "config.json"), configJson);
+        return (store, latest, new StartPoint(latest?.State.Step ?? 0, runState, latest?.State.KnnTop1));
+    }
+
+    /// <summary>
+    /// Every rank continues from rank 0's weights and centers (so they start identical whatever their seeds or files)
+    /// and, when resuming, its optimiser state (sent as a file, so the ranks need no shared file system).
+    /// </summary>
+    void SynchroniseWithRoot(SslMetaArch arch, AdamW optimizer, string? checkpointDir, bool resumed)
+    {
+        if (comm.WorldSize == 1) return;
+        comm.Broadcast(arch.state_dict().Values.ToList());
+        if (!resumed) return;
+        string received = Path.Combine(Path.GetTempPath(), $"dinosharp-optimizer-{Environment.ProcessId}.bin");
+        string path = comm.BroadcastFile(IsRoot ? Path.Combine(checkpointDir!, "optimizer.bin") : "", received);
+        if (IsRoot) return;
+        try { optimizer.load_state_dict(path); }
+        finally { File.Delete(path); }
+    }
+
+    /// <summary>The step's loss terms averaged over the ranks (means over equal shards: the global batch's values).</summary>
+    StepTerms MeanOverRanks(StepTerms t)
+    {
+        if (comm.WorldSize == 1) return t;
+        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm)
+            .Select(x => x / comm.WorldSize).ToArray();
+        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
     }
 
     static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int iterations) => new()
@@ -279,12 +351,17 @@ public sealed class DinoTrainer
     void ValidateBeforeWork()
     {
         TrainingConfigValidator.Validate(config);
+        if (config.Train.BatchSize % comm.WorldSize != 0)
+            throw new ConfigException($"train.batch_size = {config.Train.BatchSize} does not split into {comm.WorldSize} equal shards (mpirun -np {comm.WorldSize}): use a multiple of {comm.WorldSize}.");
         if (options.MaxSteps is < 1) throw new ConfigException($"--steps {options.MaxSteps}: must be at least 1.");
         if (options.MaxMinutes is <= 0) throw new ConfigException($"--minutes {options.MaxMinutes}: must be positive.");
     }
 
-    /// <summary>Estimates how many steps fit in the remaining budget from two timed steps (their effects are undone).</summary>
-    long Calibrate(SslMetaArch arch, MultiCropDataLoader loader, Device device, double secondsLeft, double knnSeconds)
+    /// <summary>
+    /// Estimates how many steps fit in the remaining budget from two timed steps (their effects are undone). Every rank
+    /// runs it (the steps communicate); rank 0's estimate is the one used.
+    /// </summary>
+    long Calibrate(SslMetaArch arch, IReadOnlyList<Parameter> studentParameters, MultiCropDataLoader loader, Device device, double secondsLeft, double knnSeconds)
     {
         var saved = arch.Objective.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         double seconds = 0;
@@ -294,6 +371,7 @@ public sealed class DinoTrainer
             using var batch = loader.BuildBatch(i);
             var sw = Stopwatch.StartNew();
             arch.ForwardBackward(batch.To(device), config.Teacher.WarmupTeacherTemp);
+            comm.AverageGradients(studentParameters);
             seconds = sw.Elapsed.TotalSeconds;   // the second, warm step counts
             arch.Student.zero_grad();
         }
@@ -371,13 +449,22 @@ public sealed class DinoTrainer
 
     const string Cures = "Usual cures: a lower optim.base_lr, a larger train.batch_size, a longer optim.warmup_epochs, or a lower optim.clip_grad.";
 
-    static string LastGood(CheckpointStore store) =>
-        store.Latest() is { } c ? $" The last good checkpoint is {c.Path}." : " No checkpoint was written yet.";
+    static string LastGood(CheckpointStore? store) =>
+        store is null ? "" : store.Latest() is { } c ? $" The last good checkpoint is {c.Path}." : " No checkpoint was written yet.";
 
-    static string DivergenceMessage(long step, StepTerms t, CheckpointStore store)
+    static string DivergenceMessage(long step, StepTerms t, CheckpointStore? store)
     {
         var bad = new[] { ("dino_local", t.DinoLocal), ("dino_global", t.DinoGlobal), ("koleo", t.Koleo), ("ibot", t.Ibot) }
             .Where(x => !double.IsFinite(x.Item2)).Select(x => $"{x.Item1} = {x.Item2}");
         return $"Step {step}: the loss is not finite ({string.Join(", ", bad.DefaultIfEmpty($"total = {t.Total}"))}). {Cures}{LastGood(store)}";
     }
+}
+
+/// <summary>What a rank other than 0 reports: warnings only, naming the rank (rank 0 reports everything else).</summary>
+file sealed class OtherRankProgress(ITrainingProgress inner, int rank) : ITrainingProgress
+{
+    public void Started(long startStep, long totalSteps) { }
+    public void Step(StepMetrics metrics, long totalSteps) { }
+    public void Message(string text) { }
+    public void Warning(string text) => inner.Warning($"rank {rank}: {text}");
 }

@@ -41,6 +41,11 @@ public sealed record StepMetrics
     public double? KnnTop1 { get; init; }
     /// <summary>Seconds spent waiting for the data loader since the previous logged line.</summary>
     public double DataWaitSeconds { get; init; }
+    /// <summary>
+    /// Data-parallel runs: seconds rank 0 spent since the previous line in the step's all-reduces of loss terms and
+    /// gradients, waiting for the slowest rank included; null for one process.
+    /// </summary>
+    public double? SyncSeconds { get; init; }
 }
 
 /// <summary>Appends <see cref="StepMetrics"/> as JSON lines, flushed per line so a killed run keeps its log.</summary>

@@ -21,9 +21,14 @@ public sealed class SslMetaArch : nn.Module
     readonly DinoV2Objective objective;
 
     /// <summary>Builds student and teacher from <paramref name="config"/> (the teacher a copy of the student, without drop path, frozen, in eval mode) and the objective.</summary>
+    /// <param name="config">The training configuration.</param>
+    /// <param name="allReduceSum">
+    /// Distributed runs: sums a tensor over the processes (<c>Collectives.SumAcrossRanks</c>), for the loss centers and
+    /// Sinkhorn-Knopp; null for one process.
+    /// </param>
     /// <exception cref="ConfigException">train.centering is neither "centering" nor "sinkhorn_knopp".</exception>
     /// <exception cref="ArgumentException">The resolved backbone is invalid (see <see cref="VisionTransformerConfig.Validate"/>).</exception>
-    public SslMetaArch(DinoTrainingConfig config) : base(nameof(SslMetaArch))
+    public SslMetaArch(DinoTrainingConfig config, Func<Tensor, Tensor>? allReduceSum = null) : base(nameof(SslMetaArch))
     {
         Config = config;
         BackboneConfig = ResolveBackbone(config);
@@ -42,7 +47,7 @@ public sealed class SslMetaArch : nn.Module
                 "sinkhorn_knopp" => TeacherCentering.SinkhornKnopp,
                 var other => throw new ConfigException($"train.centering = '{other}' is not one of centering, sinkhorn_knopp."),
             },
-        });
+        }, allReduceSum);
         register_module(nameof(student), student);
         register_module(nameof(teacher), teacher);
         register_module(nameof(objective), objective);
@@ -100,8 +105,9 @@ public sealed class SslMetaArch : nn.Module
     public StepTerms ForwardBackward(MultiCropBatch batch, double teacherTemp, StepTimer? timer = null)
     {
         using var scope = torch.NewDisposeScope();
-        int b = batch.BatchSize;
-        bool anyMask = batch.NumMaskedPatches > 0 && Config.Ibot.LossWeight > 0;
+        // Decided on the whole global batch, so that every process of a distributed run takes the same branches (and
+        // joins the same all-reduces) even when its own shard holds no masked patch.
+        bool anyMask = batch.TotalMaskedPatches > 0 && Config.Ibot.LossWeight > 0;
 
         // Teacher: global crops only, unmasked, eval mode, no gradients.
         Tensor teacherCls, teacherPatches;

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using DinoSharp.Tests.Reliability;
+
+namespace DinoSharp.Tests.Distributed;
+
+/// <summary>Open MPI's mpirun starting the built `dino` CLI as N ranks on this machine.</summary>
+public static class Mpirun
+{
+    /// <summary>mpirun on the PATH, or null when Open MPI is not installed.</summary>
+    public static string? Path { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
+        .Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+        .Select(dir => System.IO.Path.Combine(dir, "mpirun"))
+        .FirstOrDefault(File.Exists);
+
+    public const string Missing = "Open MPI's mpirun is not installed (apt-get install openmpi-bin; scripts/ensure-deps.sh does it as root).";
+
+    /// <summary>Runs `mpirun -np <paramref name="ranks"/> --oversubscribe dino ARGS` to the end: (exit code, stdout, stderr).</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunDino(int ranks, IEnumerable<string> args, TimeSpan? timeout = null)
+    {
+        var info = new ProcessStartInfo(Path ?? throw new InvalidOperationException(Missing))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-np", ranks.ToString(), "--oversubscribe", DinoCli.BinaryPath }.Concat(args)) info.ArgumentList.Add(a);
+        // CI runs as root, which Open MPI refuses unless told it is intended.
+        info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mpirun -np {ranks} dino {string.Join(' ', args)} did not finish in time. stderr: {stderr.Result}");
+        }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+/// <summary>A fact that needs Open MPI: skipped, saying why, only when mpirun is absent.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (Mpirun.Path is null) Skip = Mpirun.Missing;
+    }
+}

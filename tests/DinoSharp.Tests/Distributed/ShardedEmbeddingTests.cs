@@ -1,0 +1,115 @@
+using DinoSharp.Eval;
+using DinoSharp.Tests.Cli;
+using DinoSharp.Tests.Reliability;
+
+namespace DinoSharp.Tests.Distributed;
+
+/// <summary>The Fashion-MNIST test split (10,000 images) embedded by one `dino embed` process, the reference for the shards.</summary>
+public sealed class WholeStoreFixture : IDisposable
+{
+    public WholeStoreFixture()
+    {
+        Folder = TinyRun.NewFolder("shards");
+        Whole = Path.Combine(Folder, "whole");
+        var (code, stdout, stderr) = DinoCli.Run(ShardedEmbeddingTests.Embed(Whole), TimeSpan.FromMinutes(3));
+        if (code != 0) throw new InvalidOperationException($"dino embed failed ({code}): {stdout} {stderr}");
+    }
+
+    public string Folder { get; }
+    public string Whole { get; }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
+    }
+}
+
+public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFixture<WholeStoreFixture>
+{
+    /// <summary>`dino embed` of the Fashion-MNIST test split with an untrained pico ViT, one libtorch thread.</summary>
+    internal static List<string> Embed(string store, params string[] extra) =>
+        ["embed", "--model", "random:vit_pico_p7", "--data", "fashion-mnist:test", "--out", store, "--threads", "1", "--quiet", .. extra];
+
+    [Fact]
+    public void Two_shards_merged_are_the_single_process_store()
+    {
+        string store = Path.Combine(fixture.Folder, "cli");
+        foreach (var shard in new[] { "1/2", "0/2" })
+        {
+            var (code, stdout, stderr) = DinoCli.Run(Embed(store, "--shard", shard), TimeSpan.FromMinutes(3));
+            Assert.True(code == 0, stdout + stderr);
+        }
+        Assert.True(File.Exists(store + ".shard-00001-of-00002.safetensors"));
+        Merge(store);
+        AssertSameStore(fixture.Whole, store);
+    }
+
+    [MpiFact]
+    [Trait("Category", "Mpi")]
+    public void Shards_embedded_by_the_ranks_of_mpirun_merge_into_the_single_process_store()
+    {
+        string store = Path.Combine(fixture.Folder, "mpi");
+        var (code, stdout, stderr) = Mpirun.RunDino(2, Embed(store));
+        Assert.True(code == 0, stdout + stderr);
+        Merge(store);
+        AssertSameStore(fixture.Whole, store);
+    }
+
+    [Fact]
+    public void Merge_refuses_shards_that_do_not_cover_the_dataset_once_with_one_model()
+    {
+        string store = Path.Combine(fixture.Folder, "bad");
+        void Shard(string shard, params string[] extra)
+        {
+            var (code, error) = CliCommandTests.Dino([.. Embed(store, "--shard", shard, "--limit", "40"), .. extra]);
+            Assert.True(code == 0, error);
+        }
+        void RefusedWith(string expected)
+        {
+            var (code, error) = CliCommandTests.Dino("embed", "merge", "--out", store);
+            Assert.Equal(1, code);
+            Assert.Contains(expected, error);
+        }
+        void Remove(string shard)
+        {
+            foreach (var ext in new[] { ".safetensors", ".json" }) File.Delete(store + shard + ext);
+        }
+
+        RefusedWith("No shards");
+        Shard("0/3");
+        RefusedWith("Shard(s) 1/3, 2/3 of");
+        Shard("1/3", "--model", "random:vit_pico_p4");
+        RefusedWith("re-embed the odd one with the same model");
+        Remove(".shard-00001-of-00003");
+        Shard("1/3", "--limit", "50");
+        RefusedWith("the shards must split one dataset one way");
+        Remove(".shard-00001-of-00003");
+        Shard("1/2");
+        RefusedWith("split one dataset one way");
+        Remove(".shard-00001-of-00002");
+        Shard("1/3");
+        Shard("2/3");
+        Assert.Equal(0, CliCommandTests.Dino("embed", "merge", "--out", store).Code);
+        RefusedWith("already exists");
+        Assert.Equal(1, CliCommandTests.Dino([.. Embed(store + "2", "--shard", "3/3")]).Code);
+    }
+
+    static void Merge(string store)
+    {
+        var (code, error) = CliCommandTests.Dino("embed", "merge", "--out", store);
+        Assert.True(code == 0, error);
+    }
+
+    /// <summary>The same embeddings bit for bit, rows (paths, labels, sizes), model identity and class names.</summary>
+    static void AssertSameStore(string expectedPath, string actualPath)
+    {
+        Assert.Equal(File.ReadAllBytes(expectedPath + ".safetensors"), File.ReadAllBytes(actualPath + ".safetensors"));
+        using var expected = EmbeddingStore.Open(expectedPath);
+        using var actual = EmbeddingStore.Open(actualPath);
+        Assert.Equal(10_000, actual.Count);
+        Assert.Equal(expected.Identity, actual.Identity);
+        Assert.Equal(expected.Rows, actual.Rows);
+        Assert.Equal(expected.ClassNames, actual.ClassNames);
+        Assert.Null(actual.Shard);
+    }
+}
