@@ -34,7 +34,7 @@ public static class OpsBenchmark
         var hidden = torch.randn(batch, n, 4 * d);
         var q = torch.randn(batch, heads, n, d / heads); var k = torch.randn(batch, heads, n, d / heads); var v = torch.randn(batch, heads, n, d / heads);
         var ln = nn.LayerNorm(d);
-        var gamma = torch.full(d, 1e-5);
+        var gamma = torch.full(d, 1e-5, dtype: ScalarType.Float32);
         var cases = new (string Name, Func<Tensor> Run, int PerForward)[]
         {
             ("whole forward", () => model.ForwardFeatures(x).ClsToken, 1),
