@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using DinoSharp.Data;
+using DinoSharp.Models;
+using DinoSharp.Training;
 
 namespace DinoSharp.Benchmarks;
 
@@ -9,7 +11,9 @@ namespace DinoSharp.Benchmarks;
 /// </summary>
 public sealed class DataBenchmark
 {
-    public const string DefaultPhotoFolder = "/tmp/skimage/usr/lib/python3/dist-packages/skimage/data";
+    /// <summary>The python3-skimage photos that scripts/ensure-deps.sh extracts (DINOSHARP_PHOTOS overrides).</summary>
+    public static string DefaultPhotoFolder =>
+        Environment.GetEnvironmentVariable("DINOSHARP_PHOTOS") is { Length: > 0 } p ? p : "/var/cache/dinosharp/photos";
 
     public static void Run(string[] args)
     {
@@ -17,27 +21,32 @@ public sealed class DataBenchmark
         string photos = args.Length > 0 ? args[0] : DefaultPhotoFolder;
         Console.WriteLine($"Data pipeline benchmark ({Environment.ProcessorCount} cores)");
 
-        var fashionCrops = new CropConfig { GlobalCropsSize = 32, LocalCropsSize = 16, LocalCropsNumber = 6 };
-        IImageDataset fashion = new FashionMnist(train: true);
-        Measure("(a) Fashion-MNIST 28 px → 2×32 + 6×16 (patch 4)", fashion, fashionCrops, patchSize: 4,
-            augmentSamples: 4000, batchSize: 256, loaderBatches: 12);
+        // The crops of the shipped configs, so the figures are those `dino train` sees.
+        var fashion = DefaultConfigs.FashionMnistCpu;
+        Measure($"(a) Fashion-MNIST with {Describe(fashion)}", new FashionMnist(train: true), fashion.Crops, PatchSize(fashion),
+            augmentSamples: 4000, batchSize: fashion.Train.BatchSize, loaderBatches: 12);
 
         if (!Directory.Exists(photos))
         {
-            Console.WriteLine($"(b) skipped: no photo folder '{photos}' (apt-get download python3-skimage; dpkg-deb -x … /tmp/skimage)");
+            Console.WriteLine($"(b) skipped: no photo folder '{photos}' (run `bash scripts/ensure-deps.sh` as root, or pass a folder)");
             return;
         }
-        // The colour photos only (PNG/JPEG of the skimage data folder, 300–1400 px).
+        // The colour photos only (PNG/JPEG of at least 200 px).
         var folder = new FolderDataset(photos);
         var good = Enumerable.Range(0, folder.Count).Where(i =>
         {
             try { var im = folder.Load(i); return im.Width >= 200 && im.Height >= 200; }
             catch (ImageDecodeException) { return false; }
         }).ToArray();
-        var photoSet = new SubsetDataset(folder, good);
-        Measure($"(b) {good.Length} skimage photos → 2×224 + 8×96 (patch 16)", photoSet, new CropConfig(), patchSize: 16,
-            augmentSamples: 60, batchSize: 16, loaderBatches: 6);
+        var imagenet = DefaultConfigs.Load("vits14_imagenet");
+        Measure($"(b) {good.Length} photos with {Describe(imagenet)}", new SubsetDataset(folder, good), imagenet.Crops,
+            PatchSize(imagenet), augmentSamples: 60, batchSize: 16, loaderBatches: 6);
     }
+
+    static int PatchSize(DinoTrainingConfig config) => VisionTransformerVariants.Get(config.Student.Arch).PatchSize;
+
+    static string Describe(DinoTrainingConfig c) =>
+        $"{c.Crops.GlobalCropsSize} px ×2 + {c.Crops.LocalCropsSize} px ×{c.Crops.LocalCropsNumber} crops (patch {PatchSize(c)})";
 
     static void Measure(string title, IImageDataset ds, CropConfig crops, int patchSize, int augmentSamples, int batchSize, int loaderBatches)
     {

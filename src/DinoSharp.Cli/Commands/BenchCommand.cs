@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using DinoSharp.Benchmarking;
+using DinoSharp.Interop.Onnx;
 using DinoSharp.Models;
 using DinoSharp.Training;
 using Spectre.Console;
@@ -30,6 +31,9 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         [Description("Loader threads for the training figures (default: as `dino train`, half the cores).")]
         public int? Workers { get; init; }
     }
+
+    static InferenceMeasurement Faster(InferenceMeasurement? best, InferenceMeasurement m) =>
+        best is null || m.ImagesPerSecond > best.ImagesPerSecond ? m : best;
 
     sealed record Row(string Section, string Measurement, string Value, string Note);
 
@@ -60,24 +64,49 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             rows.Add(new Row("limit", $"float32 matmul {m}", $"{F(m.GflopsPerSecond)} GFLOP/s", m.GflopsPerSecond == limit ? "the limit (best shape)" : ""));
 
         // 2. Backbone inference.
-        Log("ViT-S/14 inference");
+        Log("ViT-S/14 inference, TorchSharp and ONNX Runtime alternated");
         torch.manual_seed(0);
-        InferenceMeasurement vitsInf;
+        InferenceMeasurement? vitsInf = null, ortInf = null, ortAttentionInf = null;
         using (var vit = new DinoVisionTransformer(vits))
-            vitsInf = InferenceThroughput.Measure("ViT-S/14", vit, VitsSize, VitsBatch, minSeconds: 3);
+        {
+            var onnxDir = Directory.CreateTempSubdirectory("dinosharp-bench-");
+            try
+            {
+                // The same weights through ONNX Runtime: standard operators, and com.microsoft.Attention.
+                var options = new OnnxExportOptions { Height = VitsSize, Width = VitsSize, Outputs = OnnxOutputs.Cls | OnnxOutputs.Patch };
+                string standard = Path.Combine(onnxDir.FullName, "vits14.onnx"), attention = Path.Combine(onnxDir.FullName, "vits14-attention.onnx");
+                OnnxExporter.Export(vit, standard, options);
+                OnnxExporter.Export(vit, attention, options with { OrtAttention = true });
+                using var ort = new OnnxBackboneEmbedder(standard, threads: threads);
+                using var ortAttention = new OnnxBackboneEmbedder(attention, threads: threads);
+                // Best of two alternating rounds: other work on a shared machine only ever slows a round down.
+                for (int round = 0; round < 2; round++)
+                {
+                    vitsInf = Faster(vitsInf, InferenceThroughput.Measure("ViT-S/14", vit, VitsSize, VitsBatch, minSeconds: 2));
+                    ortInf = Faster(ortInf, InferenceThroughput.Measure("ViT-S/14 (ONNX Runtime)", ort, vits, VitsSize, VitsBatch, minSeconds: 2));
+                    ortAttentionInf = Faster(ortAttentionInf, InferenceThroughput.Measure("ViT-S/14 (ONNX Runtime, com.microsoft.Attention)", ortAttention, vits, VitsSize, VitsBatch, minSeconds: 2));
+                }
+            }
+            finally
+            {
+                onnxDir.Delete(recursive: true);
+            }
+        }
         Log("default CPU backbone inference");
         InferenceMeasurement cpuInf;
         using (var vit = new DinoVisionTransformer(cpuBackbone))
             cpuInf = InferenceThroughput.Measure(config.Student.Arch, vit, cpuSize, CpuBatch, minSeconds: 2);
-        foreach (var m in new[] { vitsInf, cpuInf })
+        InferenceMeasurement[] inference = [vitsInf!, ortInf!, ortAttentionInf!, cpuInf];
+        foreach (var m in inference)
             rows.Add(new Row("inference", $"{m.Name} {m.ImageSize} px, batch {m.BatchSize}", $"{F(m.ImagesPerSecond)} images/s",
                 $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / limit, "P0")} of the limit"));
 
         // 3. Training steps of the default config.
         Log("training steps, model only and through the loader, alternated");
         using var profiler = new StepProfiler(config, s.Workers);
-        // Few steps: one takes seconds on 2 shared cores, and the default bench should finish in about 3 minutes.
-        var (modelOnly, endToEnd) = profiler.Interleaved(warmup: 1, steps: 2);
+        // Eight pairs: a step takes about half a second on 2 quiet cores (several under load), and two steps per mode
+        // moved the end-to-end ratio by ±5 % between runs.
+        var (modelOnly, endToEnd) = profiler.Interleaved(warmup: 2, steps: 8);
         Log("data pipeline alone");
         double dataRate = DataThroughput.ImagesPerSecond(profiler.Loader, batches: 6);
         int b = config.Train.BatchSize;
@@ -116,7 +145,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 machine = new { cores = Environment.ProcessorCount, torch_threads = threads, loader_threads = profiler.Workers },
                 matmul = matmuls.Select(m => new { m = m.M, k = m.K, n = m.N, gflops_per_second = m.GflopsPerSecond }),
                 matmul_limit_gflops_per_second = limit,
-                inference = new[] { vitsInf, cpuInf }.Select(m => new
+                inference = inference.Select(m => new
                 {
                     model = m.Name, image_size = m.ImageSize, batch = m.BatchSize, images_per_second = m.ImagesPerSecond,
                     gflops_per_image = m.FlopsPerImage.Total / 1e9, gflops_per_second = m.GflopsPerSecond, fraction_of_limit = m.GflopsPerSecond / limit,

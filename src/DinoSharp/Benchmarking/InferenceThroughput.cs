@@ -17,28 +17,45 @@ public sealed record InferenceMeasurement(string Name, int ImageSize, int BatchS
     public double GflopsPerSecond => ImagesPerSecond * FlopsPerImage.Total / 1e9;
 }
 
-/// <summary>Times <see cref="DinoVisionTransformer.ForwardFeatures"/> in inference mode on random input.</summary>
+/// <summary>Times backbone inference on random input: TorchSharp in inference mode, or an exported graph in ONNX Runtime.</summary>
 public static class InferenceThroughput
 {
-    /// <summary>One warm-up forward, then forwards until <paramref name="minSeconds"/> and at least <paramref name="minBatches"/> batches.</summary>
+    /// <summary>One warm-up forward of <see cref="DinoVisionTransformer.ForwardFeatures"/>, then forwards until <paramref name="minSeconds"/> and at least <paramref name="minBatches"/> batches.</summary>
     public static InferenceMeasurement Measure(string name, DinoVisionTransformer backbone, int imageSize, int batchSize,
         double minSeconds = 2.0, int minBatches = 2)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         backbone.eval();
-        using var _ = torch.inference_mode();
-        using var x = torch.randn(batchSize, backbone.Config.InChans, imageSize, imageSize);
-        using (var warm = backbone.ForwardFeatures(x)) { }
+        return Measure(name, backbone.Config, imageSize, batchSize, x =>
+        {
+            using var _ = torch.inference_mode();
+            using var o = backbone.ForwardFeatures(x);
+        }, minSeconds, minBatches);
+    }
+
+    /// <summary>The same for a graph exported by <see cref="Interop.Onnx.OnnxExporter"/> and run by <paramref name="onnx"/>; <paramref name="config"/> gives the FLOPs.</summary>
+    public static InferenceMeasurement Measure(string name, OnnxBackboneEmbedder onnx, VisionTransformerConfig config, int imageSize, int batchSize,
+        double minSeconds = 2.0, int minBatches = 2)
+    {
+        ArgumentNullException.ThrowIfNull(onnx);
+        return Measure(name, config, imageSize, batchSize, x => { using var o = onnx.Run(x); }, minSeconds, minBatches);
+    }
+
+    static InferenceMeasurement Measure(string name, VisionTransformerConfig config, int imageSize, int batchSize, Action<Tensor> forward,
+        double minSeconds, int minBatches)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        using var x = torch.randn(batchSize, config.InChans, imageSize, imageSize);
+        forward(x);
         int batches = 0;
         var clock = Stopwatch.StartNew();
         do
         {
             using var scope = torch.NewDisposeScope();
-            using var o = backbone.ForwardFeatures(x);
+            forward(x);
             batches++;
         } while (clock.Elapsed.TotalSeconds < minSeconds || batches < minBatches);
         double ips = batches * batchSize / clock.Elapsed.TotalSeconds;
-        return new InferenceMeasurement(name, imageSize, batchSize, ips, VisionTransformerFlops.PerImage(backbone.Config, imageSize));
+        return new InferenceMeasurement(name, imageSize, batchSize, ips, VisionTransformerFlops.PerImage(config, imageSize));
     }
 }

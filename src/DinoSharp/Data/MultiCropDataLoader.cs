@@ -144,6 +144,7 @@ public sealed class MultiCropDataLoader
 
         void Work()
         {
+            WorkerPriority.LowerCurrentThread();
             try
             {
                 while (true)

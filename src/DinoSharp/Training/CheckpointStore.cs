@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -87,7 +88,9 @@ public sealed class CheckpointStore
         File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(full, Json));
         TestPause("hashed", step);
         foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
+        FlushDirectory(tmp);
         Directory.Move(tmp, final);
+        FlushDirectory(Folder);   // the rename itself reaches the disk: a power cut now leaves step_N, not the temporary name
         TestPause("renamed", step);
         if (Verify(final) is null)
             throw new IOException($"{final}: the checkpoint just written does not verify; the previous checkpoints were kept.");
@@ -182,6 +185,26 @@ public sealed class CheckpointStore
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
         fs.Flush(flushToDisk: true);
+    }
+
+    [DllImport("libc", SetLastError = true)] static extern int open(string path, int flags);
+    [DllImport("libc", SetLastError = true)] static extern int fsync(int fd);
+    [DllImport("libc")] static extern int close(int fd);
+
+    /// <summary>fsync of a directory (its entries: created files, a rename), which .NET's file API cannot open; Linux only.</summary>
+    static void FlushDirectory(string dir)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        int fd = open(dir, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"{dir}: cannot open the folder to flush it to disk (errno {Marshal.GetLastPInvokeError()}).");
+        try
+        {
+            if (fsync(fd) != 0) throw new IOException($"{dir}: flushing the folder to disk failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            close(fd);
+        }
     }
 
     /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>.</summary>

@@ -81,6 +81,24 @@ public static class RunReport
     }
 
     /// <summary>
+    /// The trainer's collapse test (<see cref="TrainConfig.CollapseEntropyFraction"/> of log K, K and the fraction from the
+    /// run's config.json, defaults when it is missing) over the logged steps: a sentence naming how many logged steps
+    /// were below it and the first, or null when none was.
+    /// </summary>
+    internal static string? CollapseWarning(string runDir, IReadOnlyList<StepMetrics> metrics)
+    {
+        var configPath = Path.Combine(runDir, "config.json");
+        DinoTrainingConfig config;
+        try { config = File.Exists(configPath) ? TrainingConfigLoader.Resolve(configPath) : new DinoTrainingConfig(); }
+        catch (ConfigException) { config = new DinoTrainingConfig(); }
+        double threshold = config.Train.CollapseEntropyFraction * Math.Log(config.Dino.HeadNPrototypes);
+        var low = metrics.Where(m => (m.TotalLoss != 0 || m.Lr != 0) && m.TeacherEntropy < threshold).ToList();
+        if (low.Count == 0) return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"the teacher entropy was below {config.Train.CollapseEntropyFraction:P0} of log K ({threshold:F3} nats) at {low.Count} logged step(s), first at step {low[0].Step} ({low[0].TeacherEntropy:F3} nats, center norm {low[0].CenterNorm:F3}): the representation may have collapsed to a few prototypes.");
+    }
+
+    /// <summary>
     /// Lines against the training step. Quantities of different size get their own y axis (<paramref name="rightLabel"/>,
     /// <paramref name="right"/>), each labelled with what it shows, rather than one rescaled to fit the other.
     /// </summary>
@@ -214,6 +232,8 @@ public static class RunReport
         if (lastKnn is not null)
             sb.Append(CultureInfo.InvariantCulture, $"Last online kNN@20 (subset): {lastKnn.KnnTop1:P1}.");
         sb.Append("</p>");
+        if (CollapseWarning(runDir, metrics) is { } warning)
+            sb.Append($"<p style=\"color:#a00\"><b>Warning:</b> {E(warning)}</p>");
         if (evals.Count > 0)
         {
             sb.Append("<h2>Evaluation on the full test split</h2><table><tr><th>file</th><th>model</th>");

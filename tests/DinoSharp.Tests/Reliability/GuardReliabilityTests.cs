@@ -62,4 +62,39 @@ public sealed class GuardReliabilityTests(ITestOutputHelper output)
             Assert.True(t.isfinite().all().item<bool>(), $"{key} in the kept checkpoint is not finite");
         Assert.False(File.Exists(Path.Combine(dir, "teacher_backbone.safetensors")));
     }
+    [Fact]
+    public void ACollapsingTeacherIsWarnedAboutAndStopsTheRunAfterThePatience()
+    {
+        // Every teacher distribution has entropy below log K, so a threshold of 100 % of log K marks every logged step.
+        string dir = TinyRun.NewFolder("collapse");
+        var args = TinyRun.Args(dir, false, "--set", "train.collapse_entropy_fraction=1", "--set", "train.collapse_patience=3",
+            "--set", "train.knn_every=0");
+        var (code, stdout, stderr) = DinoCli.Run(args);
+        output.WriteLine(stderr);
+        Assert.Equal(1, code);
+        var warnings = stderr.Split('\n').Where(l => l.StartsWith("warning: Step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, warnings.Count);
+        Assert.All(warnings, w => Assert.Contains("the representation may be collapsing", w));
+        Assert.Contains("Stopped at step 3: the teacher output collapsed", stderr);
+        Assert.DoesNotContain("Trained", stdout);
+        Assert.True(File.Exists(Path.Combine(dir, "teacher_backbone.safetensors")), "the teacher is exported for inspection");
+        Assert.Contains("may have collapsed", File.ReadAllText(DinoSharp.Visualize.RunReport.Write(dir)));
+    }
+
+    [Fact]
+    public void TrainingIntoAFolderThatHoldsCheckpointsWithoutResumeIsRefusedAndChangesNothing()
+    {
+        string dir = TinyRun.NewFolder("occupied");
+        var first = DinoCli.Run(TinyRun.Args(dir, false, "--set", "train.knn_every=0"));
+        Assert.Equal(0, first.ExitCode);
+        var before = Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+
+        var (code, _, stderr) = DinoCli.Run(TinyRun.Args(dir, false, "--set", "train.knn_every=0"));
+        output.WriteLine(stderr);
+        Assert.Equal(1, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("already holds checkpoints. Continue it with --resume, or choose another --out.", line);
+        var after = Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+        Assert.Equal(before, after);
+    }
 }

@@ -161,6 +161,35 @@ public sealed partial class RunReportTests
         }
     }
 
+    [Fact]
+    public void Logged_steps_below_the_collapse_threshold_are_a_warning_on_the_page()
+    {
+        string run = TempDir();
+        try
+        {
+            var metrics = Metrics();
+            using (var log = new MetricsLog(Path.Combine(run, "metrics.jsonl"), append: false))
+                foreach (var m in metrics) log.Write(m);
+            File.WriteAllText(Path.Combine(run, "config.json"), TrainingConfigLoader.ToJson(DefaultConfigs.FashionMnistCpu));
+            Assert.Null(RunReport.CollapseWarning(run, metrics));
+            Assert.DoesNotContain("may have collapsed", File.ReadAllText(RunReport.Write(run)));
+
+            // Default threshold: 2 % of log 256 = 0.111 nats; steps 40 and 50 fall below it.
+            var collapsing = metrics.Select(m => m.Step is 40 or 50 ? m with { TeacherEntropy = 0.05 } : m).ToList();
+            using (var log = new MetricsLog(Path.Combine(run, "metrics.jsonl"), append: false))
+                foreach (var m in collapsing) log.Write(m);
+            string? warning = RunReport.CollapseWarning(run, collapsing);
+            Assert.NotNull(warning);
+            Assert.Contains("at 2 logged step(s), first at step 40 (0.050 nats", warning);
+            Assert.Contains("0.111 nats", warning);
+            Assert.Contains("may have collapsed", File.ReadAllText(RunReport.Write(run)));
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+        }
+    }
+
     [GeneratedRegex(@"<img alt=""([^""]*)"" src=""data:image/png;base64,([A-Za-z0-9+/=]+)""")]
     private static partial Regex ImageTag();
 }
