@@ -115,6 +115,16 @@ public static class RunReport
             s.LineWidth = 2;
             if (onRight) s.Axes.YAxis = plt.Axes.Right;
         }
+        // A constant series (e.g. a fixed teacher temperature) would get ScottPlot's default ±1 span around it, which
+        // hides its value among ticks far from it: centre such an axis on the value with a ±50 % span.
+        foreach (var (series, axis) in new[] { (left, plt.Axes.Left), (right, plt.Axes.Right) })
+        {
+            if (series is null) continue;
+            var values = series.SelectMany(v => steps.Select(v.Value)).ToList();
+            if (values.Count == 0 || values.Max() != values.Min()) continue;
+            double v = values[0], half = Math.Abs(v) > 0 ? Math.Abs(v) / 2 : 1;
+            plt.Axes.SetLimitsY(v - half, v + half, axis);
+        }
         plt.Title(title);
         plt.XLabel("step");
         plt.YLabel(leftLabel);

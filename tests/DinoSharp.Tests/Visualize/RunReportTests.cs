@@ -95,6 +95,18 @@ public sealed partial class RunReportTests
     }
 
     [Fact]
+    public void A_constant_series_gets_an_axis_centred_on_its_value()
+    {
+        // The metrics hold a fixed teacher temperature of 0.04 (right axis of the teacher plot); ScottPlot alone would
+        // span it with [-1, 1].
+        var teacher = BuildAll().Single(p => p.File == "teacher.png").Plot;
+        teacher.RenderInMemory(900, 450);
+        var limits = teacher.Axes.Right.Range;
+        Assert.Equal(0.02, limits.Min, 6);
+        Assert.Equal(0.06, limits.Max, 6);
+    }
+
+    [Fact]
     public void Every_plot_with_several_series_shows_a_legend_naming_each_of_them()
     {
         foreach (var p in BuildAll())
