@@ -83,8 +83,8 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 for (int round = 0; round < 2; round++)
                 {
                     vitsInf = Faster(vitsInf, InferenceThroughput.Measure("ViT-S/14", vit, VitsSize, VitsBatch, minSeconds: 2));
-                    ortInf = Faster(ortInf, InferenceThroughput.Measure("ViT-S/14 (ONNX Runtime)", ort, vits, VitsSize, VitsBatch, minSeconds: 2));
-                    ortAttentionInf = Faster(ortAttentionInf, InferenceThroughput.Measure("ViT-S/14 (ONNX Runtime, com.microsoft.Attention)", ortAttention, vits, VitsSize, VitsBatch, minSeconds: 2));
+                    ortInf = Faster(ortInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime", ort, vits, VitsSize, VitsBatch, minSeconds: 2));
+                    ortAttentionInf = Faster(ortAttentionInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime + Attention op", ortAttention, vits, VitsSize, VitsBatch, minSeconds: 2));
                 }
             }
             finally
