@@ -358,29 +358,34 @@ public sealed class DinoTrainer
     }
 
     /// <summary>
-    /// Estimates how many steps fit in the remaining budget from the median of three timed steps after a warm-up one
-    /// (their effects are undone; one timed step alone was off by 20 %). Every rank runs it (the steps communicate);
-    /// rank 0's estimate is the one used.
+    /// Estimates how many steps fit in the remaining budget from the median of five timed steps after two warm-up ones
+    /// (their effects are undone). The first two steps run 5–13 % slower than the steady state (0.51–0.55 s against
+    /// 0.48–0.49 s in two runs of the default config); with one warm-up step a 20-minute run had planned 0.55 s per
+    /// step and finished its 1949 steps in 16.5 minutes. Every rank runs it (the steps communicate); rank 0's estimate
+    /// is the one used.
     /// </summary>
     long Calibrate(SslMetaArch arch, IReadOnlyList<Parameter> studentParameters, MultiCropDataLoader loader, Device device, double secondsLeft, double knnSeconds)
     {
         var saved = arch.Objective.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         var times = new List<double>();
-        for (int i = 0; i < 4; i++)
+        const int WarmupSteps = 2, TimedSteps = 5;
+        for (int i = 0; i < WarmupSteps + TimedSteps; i++)
         {
             using var scope = torch.NewDisposeScope();
             using var batch = loader.BuildBatch(i);
             var sw = Stopwatch.StartNew();
             arch.ForwardBackward(batch.To(device), config.Teacher.WarmupTeacherTemp);
             comm.AverageGradients(studentParameters);
-            if (i > 0) times.Add(sw.Elapsed.TotalSeconds);   // the first step warms up
+            if (i >= WarmupSteps) times.Add(sw.Elapsed.TotalSeconds);
             arch.Student.zero_grad();
         }
-        double seconds = times.Order().ElementAt(1);
+        double seconds = times.Order().ElementAt(TimedSteps / 2);
         using (torch.no_grad())
             foreach (var (k, t) in arch.Objective.state_dict()) t.copy_(saved[k]);
-        // Optimiser, EMA, data wait and logging add ~7 % to the forward/backward time (dino bench: end to end 93 % of
-        // the model-only rate), checkpoints a little more; kNN evaluations are budgeted separately.
+        // Optimiser, EMA, data wait, logging and checkpoints make a full step 2–9 % longer than the forward/backward
+        // timed here (0.485 s): 0.496 s per step over a 20-minute run, 0.526 s over a 2-minute one (its first steps
+        // share the cores with the loader filling its queue). 10 % keeps the schedule inside the budget; kNN
+        // evaluations are budgeted separately.
         double perStep = seconds * 1.10;
         double evals = knnSeconds;
         long steps = (long)(secondsLeft / perStep);
