@@ -19,6 +19,7 @@ internal sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet) : 
         string knn = m.KnnTop1 is { } k ? $" kNN@20 {k.ToString("P1", CultureInfo.InvariantCulture)}" : "";
         if (task is not null)
         {
+            task.MaxValue = totalSteps;   // a --minutes run may re-plan its length after its first steps
             task.Value = m.Step;
             task.Description = $"loss {m.TotalLoss:F3}{knn} H {m.TeacherEntropy:F2}";
         }

@@ -166,6 +166,14 @@ public sealed class DinoTrainer
         // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
         var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
         double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
+        // A --minutes plan comes from steps timed before training; the machine's speed can differ by ±10 % minutes
+        // later. After the first real steps (a tenth of the plan, 10–100) the plan is made again from their measured
+        // rate, once, before any checkpoint, and the schedules are rebuilt for it.
+        long? replanAt = start.State is null && options.MaxSteps is null && options.MaxMinutes is not null
+            ? Math.Min(startStep + Math.Clamp(totalSteps / 10, 10, 100), config.Train.CheckpointEvery)
+            : null;
+        double loopStart = clock.Elapsed.TotalSeconds, knnSeconds = 0;
+        int knnEvaluations = 0;
         string ranks = comm.WorldSize > 1 ? $" ({comm.WorldSize} ranks × {loader.ShardBatchSize})" : "";
         progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize}{ranks} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
         progress.Started(startStep, totalSteps);
@@ -229,8 +237,11 @@ public sealed class DinoTrainer
                 double? knnTop1 = null;
                 if (knnDue && knn is not null)
                 {
+                    var knnStart = clock.Elapsed.TotalSeconds;
                     knnTop1 = lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
                     bestKnn = Math.Max(bestKnn ?? 0, knnTop1.Value);
+                    knnSeconds += clock.Elapsed.TotalSeconds - knnStart;
+                    knnEvaluations++;
                 }
                 if (logNow || knnDue)
                 {
@@ -266,6 +277,25 @@ public sealed class DinoTrainer
                 }
                 if (store is not null && step % config.Train.CheckpointEvery == 0 && step < totalSteps)
                     SaveCheckpoint(store, arch, optimizer, step, knnTop1 ?? lastKnn, loader.SkippedCount, configSha);
+                if (step == replanAt && step < totalSteps)
+                {
+                    double perStep = (clock.Elapsed.TotalSeconds - loopStart - knnSeconds) / (step - startStep) * 1.03;
+                    double perKnn = knnEvaluations > 0 ? knnSeconds / knnEvaluations : 0;
+                    double left = options.MaxMinutes!.Value * 60 - clock.Elapsed.TotalSeconds;
+                    long more = (long)(left / perStep);
+                    if (perKnn > 0 && config.Train.KnnEvery > 0)
+                        more = (long)((left - perKnn * (1 + more / (double)config.Train.KnnEvery)) / perStep);
+                    long replanned = comm.BroadcastJson(step + Math.Max(more, 1));
+                    if (replanned != totalSteps)
+                    {
+                        progress.Message($"Re-planned after {step - startStep} steps at {perStep / 1.03:F2} s each: {replanned} steps instead of {totalSteps}.");
+                        totalSteps = replanned;
+                        schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+                        itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
+                        runState = runState with { TotalSteps = totalSteps };
+                        if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
+                    }
+                }
             }
         }
         long skipped = (long)comm.SumAcrossRanks(loader.SkippedCount)[0];
