@@ -179,7 +179,7 @@ public sealed class DinoTrainer
         progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize}{ranks} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
         progress.Started(startStep, totalSteps);
 
-        double lnK = Math.Log(config.Dino.HeadNPrototypes);
+        double lnK = Math.Log(config.Dino.HeadNPrototypes), collapseBelow = config.Train.CollapseEntropyThreshold(config.Dino.HeadNPrototypes);
         int collapsedLogs = 0;
         var outcome = TrainingOutcome.Completed;
         double? deadline = options.MaxMinutes * 60;
@@ -264,7 +264,7 @@ public sealed class DinoTrainer
                     stepClock.Restart();
                     dataWait = sync = 0;
                     imagesSinceLog = 0;
-                    if (terms.TeacherEntropy < config.Train.CollapseEntropyFraction * lnK)
+                    if (terms.TeacherEntropy < collapseBelow)
                     {
                         collapsedLogs++;
                         progress.Warning($"Step {step}: teacher entropy {terms.TeacherEntropy:F3} nats is below {config.Train.CollapseEntropyFraction:P0} of log K = {lnK:F2}: the representation may be collapsing (center norm {terms.CenterNorm:F3}).");
@@ -285,10 +285,7 @@ public sealed class DinoTrainer
                     double perStep = (clock.Elapsed.TotalSeconds - loopStart - knnSeconds) / (step - startStep) * 1.08;
                     double perKnn = knnEvaluations > 0 ? knnSeconds / knnEvaluations : 0;
                     double left = options.MaxMinutes!.Value * 60 - clock.Elapsed.TotalSeconds;
-                    long more = (long)(left / perStep);
-                    if (perKnn > 0 && config.Train.KnnEvery > 0)
-                        more = (long)((left - perKnn * (1 + more / (double)config.Train.KnnEvery)) / perStep);
-                    long replanned = comm.BroadcastJson(step + Math.Max(more, 1));
+                    long replanned = comm.BroadcastJson(step + StepsThatFit(left, perStep, perKnn));
                     if (replanned != totalSteps)
                     {
                         progress.Message($"Re-planned after {step - startStep} steps at {perStep / 1.08:F2} s each: {replanned} steps instead of {totalSteps}.");
@@ -420,11 +417,17 @@ public sealed class DinoTrainer
         // share the cores with the loader filling its queue). 10 % keeps the schedule inside the budget; kNN
         // evaluations are budgeted separately.
         double perStep = seconds * 1.10;
-        double evals = knnSeconds;
-        long steps = (long)(secondsLeft / perStep);
-        if (config.Train.KnnEvery > 0 && knnSeconds > 0)
-            steps = (long)((secondsLeft - evals * (1 + steps / (double)config.Train.KnnEvery)) / perStep);
-        progress.Message($"Calibrated: {seconds:F2} s per forward/backward → {Math.Max(steps, 1)} steps fit in the budget.");
+        long steps = StepsThatFit(secondsLeft, perStep, knnSeconds);
+        progress.Message($"Calibrated: {seconds:F2} s per forward/backward → {steps} steps fit in the budget.");
+        return steps;
+    }
+
+    /// <summary>Steps of <paramref name="perStep"/> seconds that fit in <paramref name="seconds"/> together with the online kNN evaluations they trigger (every train.knn_every steps and one at the end, <paramref name="perKnn"/> seconds each); at least 1.</summary>
+    long StepsThatFit(double seconds, double perStep, double perKnn)
+    {
+        long steps = (long)(seconds / perStep);
+        if (config.Train.KnnEvery > 0 && perKnn > 0)
+            steps = (long)((seconds - perKnn * (1 + steps / (double)config.Train.KnnEvery)) / perStep);
         return Math.Max(steps, 1);
     }
 

@@ -174,4 +174,6 @@ public sealed record TrainConfig
     public double CollapseEntropyFraction { get; init; } = 0.02;
     /// <summary>Consecutive logged steps below the entropy threshold that stop the run as <see cref="TrainingOutcome.Collapsed"/>; 0 (default) only warns.</summary>
     public int CollapsePatience { get; init; }
+    /// <summary>The teacher entropy (nats) below which a logged step counts as collapsing: <see cref="CollapseEntropyFraction"/> · log K for K prototypes (the trainer and the report use it alike).</summary>
+    public double CollapseEntropyThreshold(int prototypes) => CollapseEntropyFraction * Math.Log(prototypes);
 }

@@ -91,7 +91,7 @@ public static class RunReport
         DinoTrainingConfig config;
         try { config = File.Exists(configPath) ? TrainingConfigLoader.Resolve(configPath) : new DinoTrainingConfig(); }
         catch (ConfigException) { config = new DinoTrainingConfig(); }
-        double threshold = config.Train.CollapseEntropyFraction * Math.Log(config.Dino.HeadNPrototypes);
+        double threshold = config.Train.CollapseEntropyThreshold(config.Dino.HeadNPrototypes);
         var low = metrics.Where(m => (m.TotalLoss != 0 || m.Lr != 0) && m.TeacherEntropy < threshold).ToList();
         if (low.Count == 0) return null;
         return string.Create(CultureInfo.InvariantCulture,
