@@ -5,7 +5,7 @@ namespace DinoSharp.Models;
 /// <summary>
 /// Named backbone configurations. The patch-14 variants are Meta's released DINOv2 backbones (518 px: a 37×37 position
 /// grid), with "_reg4" adding 4 register tokens and the antialiased position-embedding resize of the hub register models.
-/// The small patch-4 and patch-7 variants are the CPU-sized models this project trains on 32 px and 28 px images; the
+/// The small patch-4, patch-7 and patch-14 variants are the CPU-sized models this project trains on 32 px and 28 px images; the
 /// patch-8 one is for photos at 64 px global crops.
 /// </summary>
 public static class VisionTransformerVariants
@@ -38,6 +38,7 @@ public static class VisionTransformerVariants
         ["vit_small_p4"] = Cpu(384, 6, 6),
         ["vit_pico_p7"] = Cpu(128, 4, 4, patch: 7, img: 28),
         ["vit_tiny_p7"] = Cpu(192, 6, 3, patch: 7, img: 28),
+        ["vit_pico_p14"] = Cpu(128, 4, 4, patch: 14, img: 28),
         ["vit_pico_p8"] = Cpu(128, 4, 4, patch: 8, img: 64),
     };
 

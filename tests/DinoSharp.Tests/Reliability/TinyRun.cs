@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using DinoSharp.Interop;
 using DinoSharp.Training;
 
@@ -17,7 +18,21 @@ public static class TinyRun
     static readonly Lazy<string> Dataset = new(WriteDataset);
     static readonly Lazy<string> BaselineFolder = new(RunBaseline);
 
-    public static string NewFolder(string tag) => Directory.CreateTempSubdirectory($"dinosharp-rel-{tag}-").FullName;
+    // The folders outlive single tests (the baseline and the dataset are shared), so they go when the test process ends.
+    static readonly ConcurrentBag<string> Folders = [];
+
+    static TinyRun() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var dir in Folders)
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    };
+
+    public static string NewFolder(string tag)
+    {
+        string dir = Directory.CreateTempSubdirectory($"dinosharp-rel-{tag}-").FullName;
+        Folders.Add(dir);
+        return dir;
+    }
 
     /// <summary>The arguments of `dino train` for this run in <paramref name="outDir"/>.</summary>
     public static List<string> Args(string outDir, bool resume = false, params string[] extra)
