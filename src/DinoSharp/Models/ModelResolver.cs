@@ -79,8 +79,8 @@ public static class ModelResolver
         return new ResolvedBackbone(new DinoVisionTransformer(backbone), PreprocessingFor(size), $"random:{what}", "untrained-seed0");
     }
 
-    /// <summary>Input size when none is given: 224 for Meta's patch-14 backbones (learned at 518, evaluated at 224), else the learned size.</summary>
-    public static int DefaultInputSize(VisionTransformerConfig backbone) => backbone.PatchSize == 14 ? 224 : backbone.ImgSize;
+    /// <summary>Input size when none is given: 224 for backbones learned above it (Meta's, at 518), else the learned size (28 for vit_pico_p14).</summary>
+    public static int DefaultInputSize(VisionTransformerConfig backbone) => Math.Min(backbone.ImgSize, 224);
 
     /// <summary>Preprocessing for a square input: stretch tiny images, resize-and-centre-crop larger ones (ratio 256/224).</summary>
     public static Preprocessing PreprocessingFor(int size) =>

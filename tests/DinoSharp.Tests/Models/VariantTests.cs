@@ -33,6 +33,18 @@ public sealed class VariantTests
         Assert.Equal(21_629_184L, vit224.parameters().Sum(p => p.numel()));
     }
 
+    /// <summary>Meta's patch-14 backbones (learned at 518) embed at 224 by default; the CPU patch-14 one at its own 28 px.</summary>
+    [Theory]
+    [InlineData("random:vit_small", 224)]
+    [InlineData("random:vit_pico_p14", 28)]
+    [InlineData("random:fashion_mnist_cpu", 28)]
+    [InlineData("random:vit_pico_p8", 64)]
+    public void AnUntrainedNetworkEmbedsAtItsDefaultInputSize(string model, int size)
+    {
+        using var resolved = ModelResolver.OpenBackbone(model);
+        Assert.Equal(size, resolved.Preprocessing.Size);
+    }
+
     [Fact]
     public void FixtureModelsHaveTheManifestKeyOrderAndShapes()
     {
