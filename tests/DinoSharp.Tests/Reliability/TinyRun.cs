@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
+using System.Diagnostics;
 using DinoSharp.Interop;
 using DinoSharp.Training;
 
@@ -18,21 +18,40 @@ public static class TinyRun
     static readonly Lazy<string> Dataset = new(WriteDataset);
     static readonly Lazy<string> BaselineFolder = new(RunBaseline);
 
-    // The folders outlive single tests (the baseline and the dataset are shared), so they go when the test process ends.
-    static readonly ConcurrentBag<string> Folders = [];
+    // The folders outlive single tests (the baseline and the dataset are shared), so they live under one folder per test
+    // process, removed when the process exits. The test host can be ended before that handler finishes, so each process
+    // also removes the folders of earlier ones that are no longer running.
+    static readonly string Root = CreateRoot();
 
-    static TinyRun() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    static string CreateRoot()
     {
-        foreach (var dir in Folders)
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-    };
-
-    public static string NewFolder(string tag)
-    {
-        string dir = Directory.CreateTempSubdirectory($"dinosharp-rel-{tag}-").FullName;
-        Folders.Add(dir);
-        return dir;
+        const string prefix = "dinosharp-rel-";
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), prefix + "*"))
+            if (!int.TryParse(Path.GetFileName(stale)[prefix.Length..], out int pid) || !IsRunning(pid))
+                TryDelete(stale);
+        string root = Path.Combine(Path.GetTempPath(), prefix + Environment.ProcessId);
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
     }
+
+    static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    public static string NewFolder(string tag) => Directory.CreateDirectory(Path.Combine(Root, $"{tag}-{Guid.NewGuid():N}")).FullName;
 
     /// <summary>The arguments of `dino train` for this run in <paramref name="outDir"/>.</summary>
     public static List<string> Args(string outDir, bool resume = false, params string[] extra)
