@@ -10,10 +10,10 @@ namespace DinoSharp.Layers;
 /// </summary>
 public static class TruncatedNormal
 {
-    /// <summary>Fills <paramref name="tensor"/> in place with N(<paramref name="mean"/>, <paramref name="std"/>²) restricted to [<paramref name="a"/>, <paramref name="b"/>], without recording gradients.</summary>
+    /// <summary>Fills <paramref name="tensor"/> in place with N(<paramref name="mean"/>, <paramref name="std"/>²) restricted to [<paramref name="a"/>, <paramref name="b"/>], without recording gradients, drawn from <paramref name="generator"/> when given (else libtorch's global generator).</summary>
     /// <returns><paramref name="tensor"/> itself.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="std"/> is not positive or <paramref name="a"/> ≥ <paramref name="b"/>.</exception>
-    public static Tensor Fill(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0)
+    public static Tensor Fill(Tensor tensor, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0, Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (!(std > 0) || !(a < b))
@@ -22,7 +22,7 @@ public static class TruncatedNormal
         using (torch.no_grad())
         {
             // u ~ U(2l−1, 2u−1), then erfinv maps it to a standard normal restricted to [(a−μ)/σ, (b−μ)/σ].
-            tensor.uniform_(2 * lower - 1, 2 * upper - 1);
+            tensor.uniform_(2 * lower - 1, 2 * upper - 1, generator);
             tensor.erfinv_();
             tensor.mul_(std * Math.Sqrt(2.0));
             tensor.add_(mean);

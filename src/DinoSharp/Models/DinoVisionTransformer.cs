@@ -20,9 +20,13 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
     readonly ModuleList<Block> blocks;
     readonly LayerNorm norm;
 
-    /// <summary>Builds the network for <paramref name="config"/> with dinov2's initialisation (random; call <c>torch.manual_seed</c> first for reproducible weights).</summary>
+    /// <summary>
+    /// Builds the network for <paramref name="config"/> with dinov2's initialisation, drawn from <paramref name="generator"/>
+    /// when given (reproducible whatever else uses libtorch's global generator meanwhile), else from the global generator
+    /// (call <c>torch.manual_seed</c> first for reproducible weights).
+    /// </summary>
     /// <exception cref="ArgumentException"><paramref name="config"/> fails <see cref="VisionTransformerConfig.Validate"/>.</exception>
-    public DinoVisionTransformer(VisionTransformerConfig config) : base(nameof(DinoVisionTransformer))
+    public DinoVisionTransformer(VisionTransformerConfig config, torch.Generator? generator = null) : base(nameof(DinoVisionTransformer))
     {
         Config = config.Validate();
         long d = config.EmbedDim;
@@ -45,7 +49,7 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
         register_module(nameof(patch_embed), patch_embed);
         register_module(nameof(blocks), blocks);
         register_module(nameof(norm), norm);
-        InitWeights();
+        InitWeights(generator);
     }
 
     /// <summary>The validated architecture the network was built from.</summary>
@@ -60,20 +64,31 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Number of transformer blocks.</summary>
     public int Depth => Config.Depth;
 
-    /// <summary>dinov2's init: trunc-normal(0.02) position embedding and Linear weights, tiny cls/register tokens, zero mask token.</summary>
-    void InitWeights()
+    /// <summary>
+    /// dinov2's init: trunc-normal(0.02) position embedding and Linear weights, tiny cls/register tokens, zero mask token;
+    /// the patch convolution keeps PyTorch's default, U(±1/√fan_in) for weight and bias, redrawn here from
+    /// <paramref name="generator"/> when one is given so that no weight comes from the global generator.
+    /// </summary>
+    void InitWeights(torch.Generator? generator)
     {
         using var _ = torch.no_grad();
         // TorchSharp 0.107's init.trunc_normal_ fills a constant (see TruncatedNormal), so ours is used.
-        TruncatedNormal.Fill(pos_embed, std: 0.02);
-        nn.init.normal_(cls_token, std: 1e-6);
-        if (register_tokens is not null) nn.init.normal_(register_tokens, std: 1e-6);
+        TruncatedNormal.Fill(pos_embed, std: 0.02, generator: generator);
+        cls_token.normal_(0, 1e-6, generator);
+        register_tokens?.normal_(0, 1e-6, generator);
         foreach (var (_, module) in named_modules())
         {
             if (module is Linear linear)
             {
-                TruncatedNormal.Fill(linear.weight!, std: 0.02);
+                TruncatedNormal.Fill(linear.weight!, std: 0.02, generator: generator);
                 if (linear.bias is not null) nn.init.zeros_(linear.bias);
+            }
+            else if (module is Conv2d conv && generator is not null)
+            {
+                var w = conv.weight!;
+                double bound = 1.0 / Math.Sqrt(w.shape[1] * w.shape[2] * w.shape[3]);
+                w.uniform_(-bound, bound, generator);
+                conv.bias?.uniform_(-bound, bound, generator);
             }
         }
     }

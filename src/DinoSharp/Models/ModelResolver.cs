@@ -75,8 +75,8 @@ public static class ModelResolver
         else if (DefaultConfigs.Names.Contains(what)) backbone = SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
         else backbone = VisionTransformerVariants.Get(what);
         int size = imageSize ?? DefaultInputSize(backbone);
-        torch.manual_seed(0);
-        return new ResolvedBackbone(new DinoVisionTransformer(backbone), PreprocessingFor(size), $"random:{what}", "untrained-seed0");
+        using var generator = new torch.Generator(0);
+        return new ResolvedBackbone(new DinoVisionTransformer(backbone, generator), PreprocessingFor(size), $"random:{what}", "untrained-seed0");
     }
 
     /// <summary>Input size when none is given: 224 for backbones learned above it (Meta's, at 518), else the learned size (28 for vit_pico_p14).</summary>

@@ -26,7 +26,6 @@ public sealed class CliStoreFixture : IDisposable
     public void Dispose() => Files.Dispose();
 }
 
-[Collection(UntrainedNetworkCollection.Name)]
 public sealed class CliCommandTests(CliStoreFixture fixture) : IClassFixture<CliStoreFixture>
 {
     /// <summary>Runs `dino` in this process; returns the exit code and what it wrote as errors.</summary>
@@ -161,16 +160,4 @@ public sealed class CliHelpTests
         var (code, error) = CliCommandTests.Dino(verb, "--help");
         Assert.True(code == 0, error);
     }
-}
-
-/// <summary>
-/// Tests that build the same `random:` network twice (embed, then search or merge) and need equal weights. `random:`
-/// seeds libtorch's process-wide generator and then draws the weights; a test training at the same time reseeds that
-/// generator every step, which once gave the search a different network (the query's nearest hit was another image).
-/// So these run with nothing else in parallel.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class UntrainedNetworkCollection
-{
-    public const string Name = "random: networks, alone";
 }

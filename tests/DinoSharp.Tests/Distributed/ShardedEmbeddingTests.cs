@@ -24,7 +24,6 @@ public sealed class WholeStoreFixture : IDisposable
     }
 }
 
-[Collection(DinoSharp.Tests.Cli.UntrainedNetworkCollection.Name)]
 public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFixture<WholeStoreFixture>
 {
     /// <summary>`dino embed` of the Fashion-MNIST test split with an untrained pico ViT, one libtorch thread.</summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using DinoSharp.Models;
 using DinoSharp.Tests.Fixtures;
 
@@ -43,6 +44,24 @@ public sealed class VariantTests
     {
         using var resolved = ModelResolver.OpenBackbone(model);
         Assert.Equal(size, resolved.Preprocessing.Size);
+    }
+
+    /// <summary>
+    /// `random:` draws its weights from a generator of its own: the same network whatever state libtorch's global generator
+    /// is in (a training run in the same process reseeds that one every step).
+    /// </summary>
+    [Fact]
+    public void AnUntrainedNetworkIsTheSameWhateverTheGlobalGeneratorHolds()
+    {
+        torch.manual_seed(1);
+        using var a = ModelResolver.OpenBackbone("random:vit_pico_p14");
+        torch.manual_seed(2);
+        using var _ = torch.rand(1000);
+        using var b = ModelResolver.OpenBackbone("random:vit_pico_p14");
+        var bWeights = b.Backbone.state_dict();
+        foreach (var (key, t) in a.Backbone.state_dict())
+            Assert.True(t.allclose(bWeights[key], rtol: 0, atol: 0), $"{key} differs between two builds of random:vit_pico_p14");
+        Assert.True(a.Backbone.state_dict()["patch_embed.proj.weight"].std().item<float>() > 0.01f);
     }
 
     [Fact]
