@@ -8,13 +8,16 @@ namespace DinoSharp.Tests.Fixtures;
 public sealed record FixtureTensor(string Name, string File, long[] Shape, string OrigDtype, string Meaning);
 
 /// <summary>
-/// A folder of reference tensors produced by facebookresearch/dinov2 (format described in its README and manifest.json).
-/// Tests walk the manifest instead of hard-coding names, so any folder in the same format can be swapped in with the
-/// DINOSHARP_FIXTURES environment variable (default: ../shared/fixtures/dinov2-reference beside the repository).
+/// A folder of reference tensors produced by facebookresearch/dinov2 or dinov3 (format described in its README and
+/// manifest.json; how they were made: tests/fixtures/README.md). Tests walk the manifest instead of hard-coding names,
+/// so any folder in the same format can be swapped in: DINOSHARP_FIXTURES selects the DINOv2 folder (default: the
+/// repository's tests/fixtures/dinov2-reference), DINOSHARP_FIXTURES_V3 the DINOv3 one (default: dinov3-reference
+/// beside whichever DINOv2 folder is in use).
 /// </summary>
 public sealed class ReferenceFixtures
 {
     public const string EnvironmentVariable = "DINOSHARP_FIXTURES";
+    public const string EnvironmentVariableV3 = "DINOSHARP_FIXTURES_V3";
 
     ReferenceFixtures(string folder, JsonDocument manifest)
     {
@@ -35,8 +38,13 @@ public sealed class ReferenceFixtures
     public IReadOnlyDictionary<string, FixtureTensor> Tensors { get; }
 
     static readonly Lazy<ReferenceFixtures> Default = new(() => Open(DefaultFolder()));
+    static readonly Lazy<ReferenceFixtures> DefaultV3 = new(() => Open(DefaultFolderV3()));
 
+    /// <summary>The DINOv2 fixtures.</summary>
     public static ReferenceFixtures Instance => Default.Value;
+
+    /// <summary>The DINOv3 fixtures.</summary>
+    public static ReferenceFixtures V3 => DefaultV3.Value;
 
     public static string RepositoryRoot()
     {
@@ -50,14 +58,22 @@ public sealed class ReferenceFixtures
     {
         var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env)) return env;
-        return Path.GetFullPath(Path.Combine(RepositoryRoot(), "..", "shared", "fixtures", "dinov2-reference"));
+        return Path.Combine(RepositoryRoot(), "tests", "fixtures", "dinov2-reference");
+    }
+
+    public static string DefaultFolderV3()
+    {
+        var env = Environment.GetEnvironmentVariable(EnvironmentVariableV3);
+        if (!string.IsNullOrWhiteSpace(env)) return env;
+        var v2 = Path.GetFullPath(DefaultFolder());
+        return Path.Combine(Path.GetDirectoryName(v2.TrimEnd(Path.DirectorySeparatorChar))!, "dinov3-reference");
     }
 
     public static ReferenceFixtures Open(string folder)
     {
         var manifest = Path.Combine(folder, "manifest.json");
         if (!File.Exists(manifest))
-            throw new FileNotFoundException($"No fixture manifest at {manifest}. Set {EnvironmentVariable} to a fixture folder.", manifest);
+            throw new FileNotFoundException($"No fixture manifest at {manifest}. Set {EnvironmentVariable} (DINOv2) or {EnvironmentVariableV3} (DINOv3) to a fixture folder.", manifest);
         return new ReferenceFixtures(folder, JsonDocument.Parse(File.ReadAllText(manifest)));
     }
 
@@ -83,6 +99,12 @@ public sealed class ReferenceFixtures
             m.Value.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray()));
 
     public JsonElement LossConfig => Manifest.GetProperty("loss_config");
+
+    /// <summary>Named argument sets of the DINOv3 fixtures (<c>cases.&lt;name&gt;.args</c>), e.g. the Gram loss cases.</summary>
+    public IEnumerable<(string Name, JsonElement Args)> Cases() =>
+        Manifest.TryGetProperty("cases", out var cases)
+            ? cases.EnumerateObject().Select(c => (c.Name, c.Value.GetProperty("args")))
+            : [];
 
     /// <summary>Max absolute difference between two tensors of the same shape.</summary>
     public static double MaxAbsDiff(Tensor a, Tensor b)
