@@ -36,7 +36,7 @@ public sealed record StudentConfig
     public int? ImgSize { get; init; }
     /// <summary>Stochastic-depth rate of the student's blocks, in [0, 1) (0.3; the teacher uses 0).</summary>
     public double DropPathRate { get; init; } = 0.3;
-    /// <summary>Initial LayerScale γ of every block (1e-5; the CPU config uses 1.0, see the README).</summary>
+    /// <summary>Initial LayerScale γ of every block (1e-5; the CPU config uses 1.0, see docs/results.md).</summary>
     public double Layerscale { get; init; } = 1e-5;
     /// <summary>"mlp" or "swiglu"; null keeps the variant's.</summary>
     public string? FfnLayer { get; init; }
