@@ -164,7 +164,7 @@ public sealed class DinoTrainer
         }
         long totalSteps = runState.TotalSteps;
         // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
-        var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+        var schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
         double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
         // A --minutes plan comes from steps timed before training; the machine's speed can differ by ±10 % minutes
         // later. After the first quarter of the plan (at least 10 steps, at most up to the first checkpoint) the plan
@@ -290,7 +290,7 @@ public sealed class DinoTrainer
                     {
                         progress.Message($"Re-planned after {step - startStep} steps at {perStep / 1.08:F2} s each: {replanned} steps instead of {totalSteps}.");
                         totalSteps = replanned;
-                        schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+                        schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
                         itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
                         runState = runState with { TotalSteps = totalSteps };
                         if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
@@ -359,24 +359,6 @@ public sealed class DinoTrainer
             .Select(x => x / comm.WorldSize).ToArray();
         return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
     }
-
-    static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int iterations) => new()
-    {
-        Epochs = c.Optim.Epochs,
-        Iterations = iterations,
-        BatchSize = c.Train.BatchSize,
-        BaseLr = c.Optim.ScaledLr(c.Train.BatchSize) / Math.Sqrt(c.Train.BatchSize / 1024.0),
-        MinLr = c.Optim.MinLr,
-        WarmupEpochs = c.Optim.WarmupEpochs,
-        WeightDecay = c.Optim.WeightDecay,
-        WeightDecayEnd = c.Optim.WeightDecayEnd,
-        MomentumTeacher = c.Teacher.MomentumTeacher,
-        FinalMomentumTeacher = c.Teacher.FinalMomentumTeacher,
-        WarmupTeacherTemp = c.Teacher.WarmupTeacherTemp,
-        TeacherTemp = c.Teacher.TeacherTemp,
-        WarmupTeacherTempEpochs = c.Teacher.WarmupTeacherTempEpochs,
-        FreezeLastLayerEpochs = c.Optim.FreezeLastLayerEpochs,
-    };
 
     void ValidateBeforeWork()
     {
