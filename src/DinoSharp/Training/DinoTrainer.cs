@@ -43,6 +43,11 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// starts from rank 0's weights, and only rank 0 reads and writes the run folder. Every decision that ends the loop is
 /// taken on values all ranks share, so they leave it at the same step.
 /// </summary>
+/// <remarks>
+/// Process-wide side effect: each step holds the process's finalizer thread (<see cref="FinalizerHold"/>, the
+/// work-around for a TorchSharp 0.107 lifetime bug) and forces one gen-0 collection, so a host application's finalizers
+/// run only between steps. <see cref="TrainingOptions.HoldFinalizers"/> turns it off.
+/// </remarks>
 public sealed class DinoTrainer
 {
     const string RunStateFile = "run.json";
@@ -195,7 +200,7 @@ public sealed class DinoTrainer
                 var stop = comm.SumAcrossRanks(cancel.IsCancellationRequested ? 1 : 0, deadline is { } d && clock.Elapsed.TotalSeconds > d ? 1 : 0);
                 if (stop[0] > 0) { outcome = TrainingOutcome.Interrupted; break; }
                 if (stop[1] > 0) { progress.Warning("Time budget reached before the planned step count."); break; }
-                using var hold = FinalizerHold.Begin();   // the loader's threads allocate while this thread is in libtorch
+                using var hold = options.HoldFinalizers ? FinalizerHold.Begin() : null;   // the loader's threads allocate while this thread is in libtorch
                 using var scope = torch.NewDisposeScope();
                 var waitStart = stepClock.Elapsed.TotalSeconds;
                 batches.MoveNext();
