@@ -1,4 +1,4 @@
-# Sourced by scripts/photos-demo.sh: one flat folder of real photographs from three Debian packages (../shared/DATA.md),
+# Sourced by scripts/photos-demo.sh: one flat folder of real photographs from three Debian packages (docs/photos.md),
 # extracted without installing them: python3-skimage's sample photos (scripts/ensure-deps.sh), opencv-doc's example
 # photos and python3-sklearn's two. Drawings, logos, charts, scans and calibration boards are left out. Runs once: the
 # folder is built in a temporary folder and moved into place, so an interrupted run leaves nothing half-done.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (what CI runs). Installs Fashion-MNIST from Debian when root and missing.
+# Runs the whole test suite (what CI runs), then the package check (scripts/check-package.sh). Installs the Debian
+# packages the tests need when root and missing (scripts/ensure-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
@@ -12,4 +13,9 @@ set -e
 awk '/(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
      END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 rm -f "$log"
+# The library as a package: a consumer outside the repository builds with it alone and runs the README's C# example
+# with the CPU natives (about a minute). Skipped when the tests were filtered (e.g. --filter Category=Parity).
+if [ $# -eq 0 ]; then
+  bash scripts/check-package.sh || status=1
+fi
 exit "$status"

@@ -12,7 +12,7 @@ namespace DinoSharp.Heads;
 /// <c>mlp.{0,2,4}.{weight,bias}</c>, <c>last_layer.weight_g [K,1]</c>, <c>last_layer.weight_v [K,bottleneck]</c>.
 /// </summary>
 /// <remarks>
-/// <c>weight_g</c> is held at 1 and excluded from training (requires_grad false), as the project spec prescribes and as
+/// <c>weight_g</c> is held at 1 and excluded from training (requires_grad false), as docs/algorithm.md describes and as
 /// DINO v1 does with <c>norm_last_layer=True</c>, so the logits are cosine similarities to the prototypes. Note that
 /// dinov2's own DINOHead leaves <c>weight_g</c> trainable; its checkpoints still load here (any g is honoured in forward).
 /// </remarks>

@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace DinoSharp.Training;
 
 /// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, photos_cpu, vits14_imagenet, vitb14_imagenet.</summary>
@@ -19,13 +17,8 @@ public static class DefaultConfigs
     }
 
     /// <summary>A shipped config resolved over the reference defaults, with optional overrides.</summary>
-    public static DinoTrainingConfig Load(string name, IEnumerable<string>? overrides = null)
-    {
-        var tmp = Path.Combine(Path.GetTempPath(), $"dinosharp-{name}-{Environment.ProcessId}.json");
-        File.WriteAllText(tmp, Json(name));
-        try { return TrainingConfigLoader.Resolve(tmp, overrides); }
-        finally { File.Delete(tmp); }
-    }
+    public static DinoTrainingConfig Load(string name, IEnumerable<string>? overrides = null) =>
+        TrainingConfigLoader.ResolveText(Json(name), $"configs/{name}.json", overrides);
 
     /// <summary>The default config of `dino train`: a small ViT on Fashion-MNIST for 2 CPU cores.</summary>
     public static DinoTrainingConfig FashionMnistCpu => Load("fashion_mnist_cpu");

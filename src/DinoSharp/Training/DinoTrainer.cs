@@ -43,6 +43,11 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// starts from rank 0's weights, and only rank 0 reads and writes the run folder. Every decision that ends the loop is
 /// taken on values all ranks share, so they leave it at the same step.
 /// </summary>
+/// <remarks>
+/// Process-wide side effect: each step holds the process's finalizer thread (<see cref="FinalizerHold"/>, the
+/// work-around for a TorchSharp 0.107 lifetime bug) and forces one gen-0 collection, so a host application's finalizers
+/// run only between steps. <see cref="TrainingOptions.HoldFinalizers"/> turns it off.
+/// </remarks>
 public sealed class DinoTrainer
 {
     const string RunStateFile = "run.json";
@@ -164,7 +169,7 @@ public sealed class DinoTrainer
         }
         long totalSteps = runState.TotalSteps;
         // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
-        var schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+        var schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
         double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
         // A --minutes plan comes from steps timed before training; the machine's speed can differ by ±10 % minutes
         // later. After the first quarter of the plan (at least 10 steps, at most up to the first checkpoint) the plan
@@ -195,7 +200,7 @@ public sealed class DinoTrainer
                 var stop = comm.SumAcrossRanks(cancel.IsCancellationRequested ? 1 : 0, deadline is { } d && clock.Elapsed.TotalSeconds > d ? 1 : 0);
                 if (stop[0] > 0) { outcome = TrainingOutcome.Interrupted; break; }
                 if (stop[1] > 0) { progress.Warning("Time budget reached before the planned step count."); break; }
-                using var hold = FinalizerHold.Begin();   // the loader's threads allocate while this thread is in libtorch
+                using var hold = options.HoldFinalizers ? FinalizerHold.Begin() : null;   // the loader's threads allocate while this thread is in libtorch
                 using var scope = torch.NewDisposeScope();
                 var waitStart = stepClock.Elapsed.TotalSeconds;
                 batches.MoveNext();
@@ -290,7 +295,7 @@ public sealed class DinoTrainer
                     {
                         progress.Message($"Re-planned after {step - startStep} steps at {perStep / 1.08:F2} s each: {replanned} steps instead of {totalSteps}.");
                         totalSteps = replanned;
-                        schedules = TrainingSchedules.Build(ScheduleConfigFor(config, checked((int)totalSteps)));
+                        schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
                         itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
                         runState = runState with { TotalSteps = totalSteps };
                         if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
@@ -359,24 +364,6 @@ public sealed class DinoTrainer
             .Select(x => x / comm.WorldSize).ToArray();
         return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
     }
-
-    static ScheduleConfig ScheduleConfigFor(DinoTrainingConfig c, int iterations) => new()
-    {
-        Epochs = c.Optim.Epochs,
-        Iterations = iterations,
-        BatchSize = c.Train.BatchSize,
-        BaseLr = c.Optim.ScaledLr(c.Train.BatchSize) / Math.Sqrt(c.Train.BatchSize / 1024.0),
-        MinLr = c.Optim.MinLr,
-        WarmupEpochs = c.Optim.WarmupEpochs,
-        WeightDecay = c.Optim.WeightDecay,
-        WeightDecayEnd = c.Optim.WeightDecayEnd,
-        MomentumTeacher = c.Teacher.MomentumTeacher,
-        FinalMomentumTeacher = c.Teacher.FinalMomentumTeacher,
-        WarmupTeacherTemp = c.Teacher.WarmupTeacherTemp,
-        TeacherTemp = c.Teacher.TeacherTemp,
-        WarmupTeacherTempEpochs = c.Teacher.WarmupTeacherTempEpochs,
-        FreezeLastLayerEpochs = c.Optim.FreezeLastLayerEpochs,
-    };
 
     void ValidateBeforeWork()
     {

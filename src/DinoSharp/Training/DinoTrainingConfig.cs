@@ -1,4 +1,6 @@
 using DinoSharp.Data;
+using DinoSharp.Layers;
+using DinoSharp.Losses;
 
 namespace DinoSharp.Training;
 
@@ -36,10 +38,10 @@ public sealed record StudentConfig
     public int? ImgSize { get; init; }
     /// <summary>Stochastic-depth rate of the student's blocks, in [0, 1) (0.3; the teacher uses 0).</summary>
     public double DropPathRate { get; init; } = 0.3;
-    /// <summary>Initial LayerScale γ of every block (1e-5; the CPU config uses 1.0, see the README).</summary>
+    /// <summary>Initial LayerScale γ of every block (1e-5; the CPU config uses 1.0, see docs/results.md).</summary>
     public double Layerscale { get; init; } = 1e-5;
-    /// <summary>"mlp" or "swiglu"; null keeps the variant's.</summary>
-    public string? FfnLayer { get; init; }
+    /// <summary>The blocks' feed-forward layer, written "mlp" or "swiglu"; null keeps the variant's.</summary>
+    public FeedForwardKind? FfnLayer { get; init; }
     /// <summary>Overrides the variant's number of register tokens when set.</summary>
     public int? NumRegisterTokens { get; init; }
     /// <summary>Start from these backbone weights (Meta layout) instead of a random init; optional.</summary>
@@ -118,8 +120,8 @@ public sealed record OptimConfig
     public double ClipGrad { get; init; } = 3.0;
     /// <summary>Schedule epochs during which the heads' prototype layers get learning rate 0 (1).</summary>
     public int FreezeLastLayerEpochs { get; init; } = 1;
-    /// <summary>"sqrt_wrt_1024" (lr = base·sqrt(batch/1024)) or "linear_wrt_256" or "none".</summary>
-    public string ScalingRule { get; init; } = "sqrt_wrt_1024";
+    /// <summary>How the lr scales with the batch, written "sqrt_wrt_1024" (lr = base·√(batch/1024), the default), "linear_wrt_256" or "none".</summary>
+    public LrScalingRule ScalingRule { get; init; } = LrScalingRule.SqrtWrt1024;
     /// <summary>Learning-rate multiplier of the patch embedding (0.2).</summary>
     public double PatchEmbedLrMult { get; init; } = 0.2;
     /// <summary>Layer-wise learning-rate decay: block i of L gets lr × decay^(L − i) (0.9; 1 disables).</summary>
@@ -132,10 +134,10 @@ public sealed record OptimConfig
     /// <summary>The learning rate the schedules peak at, for the given total batch size.</summary>
     public double ScaledLr(int batchSize) => ScalingRule switch
     {
-        "sqrt_wrt_1024" => BaseLr * Math.Sqrt(batchSize / 1024.0),
-        "linear_wrt_256" => BaseLr * batchSize / 256.0,
-        "none" => BaseLr,
-        _ => throw new ArgumentException($"optim.scaling_rule = '{ScalingRule}' is not one of sqrt_wrt_1024, linear_wrt_256, none."),
+        LrScalingRule.SqrtWrt1024 => BaseLr * Math.Sqrt(batchSize / 1024.0),
+        LrScalingRule.LinearWrt256 => BaseLr * batchSize / 256.0,
+        LrScalingRule.None => BaseLr,
+        _ => throw new ConfigException($"optim.scaling_rule = {(int)ScalingRule}: must be one of {string.Join(", ", ConfigNames.ScalingRule.Names)}."),
     };
 }
 
@@ -148,8 +150,8 @@ public sealed record TrainConfig
     public int BatchSize { get; init; } = 64;
     /// <summary>Iterations that make one "epoch" for the schedules (the reference's OFFICIAL_EPOCH_LENGTH).</summary>
     public int OfficialEpochLength { get; init; } = 1250;
-    /// <summary>"centering" (EMA center) or "sinkhorn_knopp".</summary>
-    public string Centering { get; init; } = "centering";
+    /// <summary>How teacher logits become targets, written "centering" (EMA center, the default) or "sinkhorn_knopp".</summary>
+    public TeacherCentering Centering { get; init; } = TeacherCentering.Centering;
     /// <summary>Seeds the initial weights, drop path, epoch orders, augmentations and masks; the same seed gives the same run.</summary>
     public int Seed { get; init; }
     /// <summary>Data-loading threads; 0 = automatic (leaves libtorch its cores).</summary>

@@ -14,6 +14,10 @@ namespace DinoSharp.Training;
 /// Holding the single finalizer thread (parked in a finalizer of ours) while the step runs defers every such free to
 /// after the step, when the calls that used the handles have returned. Costs one gen-0 collection per hold.
 /// Process-wide and counted: holds may overlap (two trainers in one process) and the thread is released with the last.
+/// Who holds it: <see cref="DinoTrainer"/> for each training step (the data loader's threads allocate throughout;
+/// <see cref="TrainingOptions.HoldFinalizers"/> turns it off), the step profiler, and the CLI while it embeds a dataset.
+/// A host application sees its own finalizers deferred to between steps; nothing else changes. Remove this type when
+/// TorchSharp keeps implicit Scalars alive across native calls.
 /// </remarks>
 public sealed class FinalizerHold : IDisposable
 {

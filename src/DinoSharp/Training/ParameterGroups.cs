@@ -12,7 +12,7 @@ namespace DinoSharp.Training;
 /// Layer-wise lr decay: multiplier = decay^(L+1−layer), layer 0 for the embeddings (tokens, pos_embed, patch_embed),
 /// i+1 for block i, L+1 (multiplier 1) for the final norm and the heads; patch_embed ×0.2 on top.
 /// Weight decay is off for every 1-D parameter (biases, norm weights, LayerScale gammas) and for the tokens and the
-/// position embedding. Two deliberate differences from dinov2's code, following the project spec: dinov2 decays
+/// position embedding. Two deliberate differences from dinov2's code, following the paper's intent (docs/algorithm.md): dinov2 decays
 /// cls/mask/register tokens and pos_embed, and leaves register_tokens at layer L+1 (it does not list them).
 /// Frozen parameters (requires_grad false, e.g. the fixed weight_g) are skipped, as in dinov2.
 /// </remarks>

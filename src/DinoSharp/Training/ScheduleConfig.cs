@@ -1,64 +1,44 @@
 namespace DinoSharp.Training;
 
-/// <summary>Optimisation schedule settings (dinov2 <c>ssl_default_config.yaml</c> values beside each).</summary>
-public sealed record ScheduleConfig
+/// <summary>
+/// What the schedule tables of a run are built from: the <c>optim</c> and <c>teacher</c> sections of its
+/// <see cref="DinoTrainingConfig"/>, the peak learning rate the config's <see cref="OptimConfig.ScalingRule"/> gives
+/// for its batch size, and the run's length. Made only by <see cref="For"/>, which checks the config with
+/// <see cref="TrainingConfigValidator.ValidateSchedules"/>, so a config that validates always builds its schedules.
+/// </summary>
+public sealed class ScheduleConfig
 {
-    /// <summary><c>optim.epochs</c> (100).</summary>
-    public int Epochs { get; init; } = 100;
+    ScheduleConfig(OptimConfig optim, TeacherConfig teacher, double peakLr, int iterations)
+    {
+        Optim = optim;
+        Teacher = teacher;
+        PeakLr = peakLr;
+        Iterations = iterations;
+    }
 
-    /// <summary><c>train.OFFICIAL_EPOCH_LENGTH</c>: iterations per "epoch" (1250).</summary>
-    public int ItersPerEpoch { get; init; } = 1250;
+    /// <summary>The lr, weight-decay, warm-up and freeze settings (<c>optim</c>).</summary>
+    public OptimConfig Optim { get; }
 
-    /// <summary>Total batch size over all processes; the lr is scaled by √(batch/1024) (dinov2's sqrt_wrt_1024 rule).</summary>
-    public int BatchSize { get; init; } = 1024;
+    /// <summary>The teacher momentum and temperature settings (<c>teacher</c>).</summary>
+    public TeacherConfig Teacher { get; }
 
-    /// <summary><c>optim.base_lr</c> (0.004), the lr at batch 1024.</summary>
-    public double BaseLr { get; init; } = 0.004;
+    /// <summary>The lr the schedule peaks at: <c>optim.base_lr</c> scaled by <c>optim.scaling_rule</c> for <c>train.batch_size</c>.</summary>
+    public double PeakLr { get; }
 
-    /// <summary><c>optim.min_lr</c> (1e-6).</summary>
-    public double MinLr { get; init; } = 1e-6;
+    /// <summary>Length of every table; a schedule "epoch" is Iterations / <c>optim.epochs</c> iterations (not necessarily whole).</summary>
+    public int Iterations { get; }
 
-    /// <summary><c>optim.warmup_epochs</c> (10).</summary>
-    public int WarmupEpochs { get; init; } = 10;
+    /// <summary>The schedule settings of <paramref name="config"/> for a run of <paramref name="iterations"/> steps.</summary>
+    /// <exception cref="ConfigException">A schedule setting is out of range (the validator's message, naming the key).</exception>
+    public static ScheduleConfig For(DinoTrainingConfig config, int iterations)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        TrainingConfigValidator.ValidateSchedules(config);
+        return new ScheduleConfig(config.Optim, config.Teacher, config.Optim.ScaledLr(config.Train.BatchSize), iterations);
+    }
 
-    /// <summary><c>optim.weight_decay</c> (0.04).</summary>
-    public double WeightDecay { get; init; } = 0.04;
-
-    /// <summary><c>optim.weight_decay_end</c> (0.4).</summary>
-    public double WeightDecayEnd { get; init; } = 0.4;
-
-    /// <summary><c>teacher.momentum_teacher</c> (0.992).</summary>
-    public double MomentumTeacher { get; init; } = 0.992;
-
-    /// <summary><c>teacher.final_momentum_teacher</c> (1.0).</summary>
-    public double FinalMomentumTeacher { get; init; } = 1.0;
-
-    /// <summary><c>teacher.warmup_teacher_temp</c> (0.04).</summary>
-    public double WarmupTeacherTemp { get; init; } = 0.04;
-
-    /// <summary><c>teacher.teacher_temp</c> (0.07).</summary>
-    public double TeacherTemp { get; init; } = 0.07;
-
-    /// <summary><c>teacher.warmup_teacher_temp_epochs</c> (30).</summary>
-    public int WarmupTeacherTempEpochs { get; init; } = 30;
-
-    /// <summary><c>optim.freeze_last_layer_epochs</c> (1): the head's prototypes get lr 0 this long.</summary>
-    public int FreezeLastLayerEpochs { get; init; } = 1;
-
-    /// <summary>The peak lr after batch scaling: BaseLr · √(BatchSize / 1024).</summary>
-    public double ScaledLr => BaseLr * Math.Sqrt(BatchSize / 1024.0);
-
-    /// <summary>
-    /// Length of the run when it is set by a step count or time budget rather than by epochs: the tables then have
-    /// exactly this length and an "epoch" is Iterations / Epochs iterations (not necessarily whole). Null: Epochs · ItersPerEpoch.
-    /// </summary>
-    public int? Iterations { get; init; }
-
-    /// <summary>Length of every schedule table: <see cref="Iterations"/> when set, else Epochs · ItersPerEpoch.</summary>
-    public int TotalIters => Iterations ?? checked(Epochs * ItersPerEpoch);
-
-    /// <summary>The iteration at which <paramref name="epochs"/> schedule epochs end (rounded when epochs are not whole iterations).</summary>
-    public int IterationsFor(int epochs) => Iterations is { } n
-        ? (int)Math.Round((double)epochs * n / Epochs, MidpointRounding.AwayFromZero)
-        : checked(epochs * ItersPerEpoch);
+    /// <summary>The iteration at which <paramref name="epochs"/> schedule epochs end (rounded half away from zero).</summary>
+    public int IterationsFor(int epochs) =>
+        (int)Math.Round((double)epochs * Iterations / Optim.Epochs, MidpointRounding.AwayFromZero);
 }

@@ -41,12 +41,7 @@ public sealed class SslMetaArch : nn.Module
             DinoLossWeight = config.Dino.LossWeight,
             IbotLossWeight = config.Ibot.LossWeight,
             KoLeoLossWeight = config.Dino.KoleoLossWeight,
-            Centering = config.Train.Centering switch
-            {
-                "centering" => TeacherCentering.Centering,
-                "sinkhorn_knopp" => TeacherCentering.SinkhornKnopp,
-                var other => throw new ConfigException($"train.centering = '{other}' is not one of centering, sinkhorn_knopp."),
-            },
+            Centering = config.Train.Centering,
         }, allReduceSum);
         register_module(nameof(student), student);
         register_module(nameof(teacher), teacher);
@@ -83,13 +78,7 @@ public sealed class SslMetaArch : nn.Module
             PatchSize = s.PatchSize ?? c.PatchSize,
             InitValues = s.Layerscale,
             NumRegisterTokens = s.NumRegisterTokens ?? c.NumRegisterTokens,
-            FfnLayer = s.FfnLayer switch
-            {
-                null => c.FfnLayer,
-                "mlp" => Layers.FeedForwardKind.Mlp,
-                "swiglu" or "swiglufused" => Layers.FeedForwardKind.SwiGLU,
-                _ => throw new ConfigException($"student.ffn_layer = '{s.FfnLayer}' is not one of mlp, swiglu."),
-            },
+            FfnLayer = s.FfnLayer ?? c.FfnLayer,
         };
         // The reference learns the position grid at the global crop size.
         c = c with { ImgSize = s.ImgSize ?? config.Crops.GlobalCropsSize };

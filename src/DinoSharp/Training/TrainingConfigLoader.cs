@@ -17,21 +17,31 @@ public static class TrainingConfigLoader
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
-        Converters = { new ScaleRangeConverter() },
+        Converters = { new ScaleRangeConverter(), ConfigNames.Centering, ConfigNames.ScalingRule, ConfigNames.FfnLayer },
     };
 
     /// <summary>Defaults ← file (optional) ← overrides ("section.key=value", value as JSON or a bare string).</summary>
     public static DinoTrainingConfig Resolve(string? configFile, IEnumerable<string>? overrides = null, DinoTrainingConfig? defaults = null)
     {
+        if (configFile is null) return ResolveText(null, "", overrides, defaults);
+        if (!File.Exists(configFile)) throw new ConfigException($"{configFile}: config file not found.");
+        return ResolveText(File.ReadAllText(configFile), configFile, overrides, defaults);
+    }
+
+    /// <summary>
+    /// Defaults ← the config JSON <paramref name="json"/> (optional; comments and trailing commas allowed) ← overrides.
+    /// <paramref name="source"/> names the text in error messages (a file name, or e.g. "configs/photos_cpu.json").
+    /// </summary>
+    public static DinoTrainingConfig ResolveText(string? json, string source, IEnumerable<string>? overrides = null, DinoTrainingConfig? defaults = null)
+    {
         var root = JsonSerializer.SerializeToNode(defaults ?? new DinoTrainingConfig(), JsonOptions)!.AsObject();
-        if (configFile is not null)
+        if (json is not null)
         {
-            if (!File.Exists(configFile)) throw new ConfigException($"{configFile}: config file not found.");
             JsonNode? file;
-            try { file = JsonNode.Parse(File.ReadAllText(configFile), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
-            catch (JsonException e) { throw new ConfigException($"{configFile}: not valid JSON ({e.Message})."); }
-            if (file is not JsonObject obj) throw new ConfigException($"{configFile}: the config must be a JSON object of sections.");
-            Merge(root, obj, "", configFile);
+            try { file = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+            catch (JsonException e) { throw new ConfigException($"{source}: not valid JSON ({e.Message})."); }
+            if (file is not JsonObject obj) throw new ConfigException($"{source}: the config must be a JSON object of sections.");
+            Merge(root, obj, "", source);
         }
         foreach (var assignment in overrides ?? [])
             Apply(root, assignment);
@@ -42,7 +52,9 @@ public static class TrainingConfigLoader
         catch (JsonException e)
         {
             string key = (e.Path ?? "$").TrimStart('$', '.');
-            throw new ConfigException($"Config key '{key}' has a value of the wrong type ({FirstSentence(e.Message)}).");
+            throw new ConfigException(e is ConfigValueException
+                ? $"{key} = {e.Message}"
+                : $"Config key '{key}' has a value of the wrong type ({FirstSentence(e.Message)}).");
         }
     }
 
@@ -119,22 +131,11 @@ public static class TrainingConfigLoader
     static ConfigException Unknown(string prefix, string key, JsonObject known, string? file = null)
     {
         string full = prefix.Length == 0 ? key : prefix + "." + key;
-        var best = known.Select(kv => kv.Key).OrderBy(k => Levenshtein(k, key)).FirstOrDefault();
-        string hint = best is not null && Levenshtein(best, key) <= Math.Max(2, key.Length / 3)
+        var best = ConfigNames.Suggest(key, known.Select(kv => kv.Key));
+        string hint = best is not null
             ? $" Did you mean '{(prefix.Length == 0 ? best : prefix + "." + best)}'?"
             : $" Known keys{(prefix.Length == 0 ? "" : " of " + prefix)}: {string.Join(", ", known.Select(kv => kv.Key))}.";
         return new ConfigException($"{(file is null ? "" : file + ": ")}unknown config key '{full}'.{hint}");
-    }
-
-    static int Levenshtein(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
-            for (int j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
     }
 
     static string FirstSentence(string s)

@@ -39,32 +39,18 @@ public static class TrainingConfigValidator
         Check(config.Ibot.MaskRatioMinMax is [var lo, var hi] && 0 <= lo && lo <= hi && hi < 1, "ibot.mask_ratio_min_max",
             $"[{string.Join(", ", config.Ibot.MaskRatioMinMax ?? [])}]", "must be [min, max] with 0 ≤ min ≤ max < 1");
 
-        var te = config.Teacher;
-        Check(te.MomentumTeacher is >= 0 and <= 1, "teacher.momentum_teacher", te.MomentumTeacher, "must be in [0, 1]");
-        Check(te.FinalMomentumTeacher is >= 0 and <= 1, "teacher.final_momentum_teacher", te.FinalMomentumTeacher, "must be in [0, 1]");
-        Check(te.WarmupTeacherTemp > 0, "teacher.warmup_teacher_temp", te.WarmupTeacherTemp, "must be positive");
-        Check(te.TeacherTemp > 0, "teacher.teacher_temp", te.TeacherTemp, "must be positive");
-        Check(te.WarmupTeacherTempEpochs >= 0, "teacher.warmup_teacher_temp_epochs", te.WarmupTeacherTempEpochs, "must be ≥ 0");
-
+        ValidateSchedules(config);
         var o = config.Optim;
-        Check(o.Epochs >= 1, "optim.epochs", o.Epochs, "must be at least 1");
-        Check(o.BaseLr >= 0 && double.IsFinite(o.BaseLr), "optim.base_lr", o.BaseLr, "must be finite and ≥ 0");
-        Check(o.MinLr >= 0, "optim.min_lr", o.MinLr, "must be ≥ 0");
-        Check(o.WeightDecay >= 0, "optim.weight_decay", o.WeightDecay, "must be ≥ 0");
-        Check(o.WeightDecayEnd >= 0, "optim.weight_decay_end", o.WeightDecayEnd, "must be ≥ 0");
-        Check(o.WarmupEpochs >= 0, "optim.warmup_epochs", o.WarmupEpochs, "must be ≥ 0");
-        Check(o.FreezeLastLayerEpochs >= 0, "optim.freeze_last_layer_epochs", o.FreezeLastLayerEpochs, "must be ≥ 0");
         Check(o.ClipGrad >= 0, "optim.clip_grad", o.ClipGrad, "must be ≥ 0 (0 = no clipping)");
-        Check(o.ScalingRule is "sqrt_wrt_1024" or "linear_wrt_256" or "none", "optim.scaling_rule", $"'{o.ScalingRule}'", "must be one of sqrt_wrt_1024, linear_wrt_256, none");
         Check(o.PatchEmbedLrMult >= 0, "optim.patch_embed_lr_mult", o.PatchEmbedLrMult, "must be ≥ 0");
         Check(o.LayerwiseDecay is > 0 and <= 1, "optim.layerwise_decay", o.LayerwiseDecay, "must be in (0, 1]");
         Check(o.AdamwBeta1 is >= 0 and < 1, "optim.adamw_beta1", o.AdamwBeta1, "must be in [0, 1)");
         Check(o.AdamwBeta2 is >= 0 and < 1, "optim.adamw_beta2", o.AdamwBeta2, "must be in [0, 1)");
 
         var t = config.Train;
-        Check(t.BatchSize >= 1, "train.batch_size", t.BatchSize, "must be at least 1");
         Check(t.OfficialEpochLength >= 1, "train.official_epoch_length", t.OfficialEpochLength, "must be at least 1");
-        Check(t.Centering is "centering" or "sinkhorn_knopp", "train.centering", $"'{t.Centering}'", "must be one of centering, sinkhorn_knopp");
+        Check(Enum.IsDefined(t.Centering), "train.centering", (int)t.Centering, "must be one of " + string.Join(", ", ConfigNames.Centering.Names));
+        Check(s.FfnLayer is null || Enum.IsDefined(s.FfnLayer.Value), "student.ffn_layer", (int?)s.FfnLayer, "must be one of " + string.Join(", ", ConfigNames.FfnLayer.Names));
         Check(t.NumWorkers >= 0, "train.num_workers", t.NumWorkers, "must be ≥ 0 (0 = automatic)");
         Check(t.LogEvery >= 1, "train.log_every", t.LogEvery, "must be at least 1");
         Check(t.CheckpointEvery >= 1, "train.checkpoint_every", t.CheckpointEvery, "must be at least 1");
@@ -83,6 +69,37 @@ public static class TrainingConfigValidator
         try { config.Crops.Validate(patchSize); }
         catch (ArgumentException e) { throw new ConfigException(CropMessage(e)); }
         SslMetaArch.ResolveBackbone(config);
+    }
+
+    /// <summary>
+    /// The rules for what the schedules are built from (the <c>teacher</c> and <c>optim</c> schedule keys and
+    /// <c>train.batch_size</c>): part of <see cref="Validate"/>, and what <see cref="ScheduleConfig.For"/> checks, so
+    /// nothing passes validation and then fails while the schedules are built. The teacher temperatures are checked
+    /// here and nowhere else in the configuration.
+    /// </summary>
+    /// <exception cref="ConfigException">The first value out of range, naming its key.</exception>
+    public static void ValidateSchedules(DinoTrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var te = config.Teacher;
+        Check(te.MomentumTeacher is >= 0 and <= 1, "teacher.momentum_teacher", te.MomentumTeacher, "must be in [0, 1]");
+        Check(te.FinalMomentumTeacher is >= 0 and <= 1, "teacher.final_momentum_teacher", te.FinalMomentumTeacher, "must be in [0, 1]");
+        Check(te.WarmupTeacherTemp > 0 && double.IsFinite(te.WarmupTeacherTemp), "teacher.warmup_teacher_temp", te.WarmupTeacherTemp, "must be positive and finite");
+        Check(te.TeacherTemp > 0 && double.IsFinite(te.TeacherTemp), "teacher.teacher_temp", te.TeacherTemp, "must be positive and finite");
+        Check(te.WarmupTeacherTempEpochs >= 0, "teacher.warmup_teacher_temp_epochs", te.WarmupTeacherTempEpochs, "must be ≥ 0");
+
+        var o = config.Optim;
+        Check(o.Epochs >= 1, "optim.epochs", o.Epochs, "must be at least 1");
+        Check(o.BaseLr > 0 && double.IsFinite(o.BaseLr), "optim.base_lr", o.BaseLr, "must be positive and finite");
+        Check(o.MinLr >= 0 && double.IsFinite(o.MinLr), "optim.min_lr", o.MinLr, "must be finite and ≥ 0");
+        Check(o.WeightDecay >= 0 && double.IsFinite(o.WeightDecay), "optim.weight_decay", o.WeightDecay, "must be finite and ≥ 0");
+        Check(o.WeightDecayEnd >= 0 && double.IsFinite(o.WeightDecayEnd), "optim.weight_decay_end", o.WeightDecayEnd, "must be finite and ≥ 0");
+        Check(o.WarmupEpochs >= 0 && o.WarmupEpochs <= o.Epochs, "optim.warmup_epochs", o.WarmupEpochs, $"must be in [0, optim.epochs = {o.Epochs}]");
+        Check(o.FreezeLastLayerEpochs >= 0, "optim.freeze_last_layer_epochs", o.FreezeLastLayerEpochs, "must be ≥ 0");
+        Check(Enum.IsDefined(o.ScalingRule), "optim.scaling_rule", (int)o.ScalingRule, "must be one of " + string.Join(", ", ConfigNames.ScalingRule.Names));
+        Check(config.Train.BatchSize >= 1, "train.batch_size", config.Train.BatchSize, "must be at least 1");
+        double peak = o.ScaledLr(config.Train.BatchSize);
+        Check(double.IsFinite(peak), "optim.base_lr", o.BaseLr, $"scaled by {ConfigNames.ScalingRule.NameOf(o.ScalingRule)} for train.batch_size = {config.Train.BatchSize} gives {peak}, which is not finite");
     }
 
     static void Check(bool ok, string key, object? value, string allowed)

@@ -15,4 +15,13 @@ public sealed record TrainingOptions
     public string Device { get; init; } = "cpu";
     /// <summary>libtorch intra-op threads (0 = all cores).</summary>
     public int Threads { get; init; }
+    /// <summary>
+    /// Hold the process's finalizer thread during each training step (<see cref="FinalizerHold"/>; default true): the
+    /// work-around for TorchSharp 0.107 freeing implicitly converted Scalars mid-call when another thread's allocations
+    /// start a garbage collection. Process-wide: no finalizer of the host application runs while a step runs (they run
+    /// between steps), and each step forces one gen-0 collection. Turn it off only if nothing else allocates while the
+    /// trainer runs, which the trainer's own data-loading threads already do; without it a run fails at random after
+    /// minutes (a "toFloat" error or a crash).
+    /// </summary>
+    public bool HoldFinalizers { get; init; } = true;
 }

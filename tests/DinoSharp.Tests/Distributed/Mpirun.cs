@@ -39,8 +39,11 @@ public static class Mpirun
     }
 }
 
-/// <summary>A fact that needs Open MPI: skipped, saying why, only when mpirun is absent.</summary>
-public sealed class MpiFactAttribute : FactAttribute
+/// <summary>
+/// A fact that needs Open MPI: skipped, saying why, only when mpirun is absent. Skippable, so such a test can also
+/// call <see cref="Requires"/> for what else it needs.
+/// </summary>
+public sealed class MpiFactAttribute : SkippableFactAttribute
 {
     public MpiFactAttribute()
     {

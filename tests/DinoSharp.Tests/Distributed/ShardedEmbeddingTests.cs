@@ -11,6 +11,7 @@ public sealed class WholeStoreFixture : IDisposable
     {
         Folder = TinyRun.NewFolder("shards");
         Whole = Path.Combine(Folder, "whole");
+        if (!File.Exists(Path.Combine(DinoSharp.Data.FashionMnist.DefaultFolder, "t10k-images-idx3-ubyte.gz"))) return;   // every test skips (Requires.FashionMnist)
         var (code, stdout, stderr) = DinoCli.Run(ShardedEmbeddingTests.Embed(Whole), TimeSpan.FromMinutes(3));
         if (code != 0) throw new InvalidOperationException($"dino embed failed ({code}): {stdout} {stderr}");
     }
@@ -30,9 +31,10 @@ public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFix
     internal static List<string> Embed(string store, params string[] extra) =>
         ["embed", "--model", "random:vit_pico_p7", "--data", "fashion-mnist:test", "--out", store, "--threads", "1", "--quiet", .. extra];
 
-    [Fact]
+    [SkippableFact]
     public void Two_shards_merged_are_the_single_process_store()
     {
+        Requires.FashionMnist();
         string store = Path.Combine(fixture.Folder, "cli");
         foreach (var shard in new[] { "1/2", "0/2" })
         {
@@ -48,6 +50,7 @@ public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFix
     [Trait("Category", "Mpi")]
     public void Shards_embedded_by_the_ranks_of_mpirun_merge_into_the_single_process_store()
     {
+        Requires.FashionMnist();
         string store = Path.Combine(fixture.Folder, "mpi");
         var (code, stdout, stderr) = Mpirun.RunDino(2, Embed(store));
         Assert.True(code == 0, stdout + stderr);
@@ -55,9 +58,10 @@ public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFix
         AssertSameStore(fixture.Whole, store);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Merge_refuses_shards_that_do_not_cover_the_dataset_once_with_one_model()
     {
+        Requires.FashionMnist();
         string store = Path.Combine(fixture.Folder, "bad");
         void Shard(string shard, params string[] extra)
         {

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Tests.Heads;
 
+[Trait("Category", "Parity")]   // needs the reference fixtures (tests/fixtures)
 public sealed class DinoHeadTests(ITestOutputHelper output)
 {
     const double Tolerance = 1e-5;
@@ -81,7 +82,6 @@ public sealed class DinoHeadTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => head.call(torch.zeros(2, 15)));
     }
 
-    [Trait("Category", "Parity")]
     [Theory]
     [InlineData("dino_head", "safetensors")]
     [InlineData("dino_head", "pth")]

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Tests.Interop;
 
+[Trait("Category", "Parity")]   // needs the reference fixtures (tests/fixtures)
 public sealed class CheckpointTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("dinosharp-ckpt-").FullName;

@@ -10,6 +10,7 @@ namespace DinoSharp.Tests.Losses;
 /// The combination of terms, checked against values assembled by hand from the fixture tensors (B = 4 images,
 /// G = 2 global and L = 3 local crops, so n = 2 + 6 = 8 loss terms).
 /// </summary>
+[Trait("Category", "Parity")]   // needs the reference fixtures (tests/fixtures)
 public sealed class DinoV2ObjectiveTests(ITestOutputHelper output)
 {
     static readonly LossFixtureInputs X = new(ReferenceFixtures.Instance);

@@ -65,6 +65,7 @@ public sealed class VariantTests
     }
 
     [Fact]
+    [Trait("Category", "Parity")]
     public void FixtureModelsHaveTheManifestKeyOrderAndShapes()
     {
         var fx = ReferenceFixtures.Instance;

@@ -17,6 +17,7 @@ namespace DinoSharp.Tests.Reliability;
 /// length-field edits, byte insertions and deletions): each input must decode or fail with the reader's documented
 /// exception, within a time limit and a bounded managed allocation.
 /// </summary>
+[Trait("Category", "Parity")]   // needs the reference fixtures (tests/fixtures)
 public sealed class FuzzReliabilityTests(ITestOutputHelper output) : IDisposable
 {
     const int Seed = 20240601;

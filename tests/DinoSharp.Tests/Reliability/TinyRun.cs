@@ -7,15 +7,18 @@ namespace DinoSharp.Tests.Reliability;
 
 /// <summary>
 /// A training run small enough for a test (ViT pico, patch 7, 28 px crops, 64 prototypes, batch 16, 12 steps, one
-/// libtorch thread) on a 96-image IDX dataset written by the test, with the online kNN every 4 steps on Fashion-MNIST
-/// test images, a metrics line every step and a checkpoint every 3 steps.
+/// libtorch thread) on a 96-image labelled IDX dataset written by the test (so nothing outside the repository is
+/// needed), with the online kNN every 4 steps on the same images, a metrics line every step and a checkpoint every 3 steps.
 /// </summary>
 public static class TinyRun
 {
     public const int Steps = 12;
     public const int CheckpointEvery = 3;
 
-    static readonly Lazy<string> Dataset = new(WriteDataset);
+    static readonly Lazy<(string Images, string Labels)> Dataset = new(WriteDataset);
+
+    /// <summary>The images with their labels (the disc's radius, in three classes), for the online kNN.</summary>
+    static string LabelledDataset => $"idx:{Dataset.Value.Images},{Dataset.Value.Labels}";
     static readonly Lazy<string> BaselineFolder = new(RunBaseline);
 
     // The folders outlive single tests (the baseline and the dataset are shared), so they live under one folder per test
@@ -58,14 +61,14 @@ public static class TinyRun
     {
         var args = new List<string>
         {
-            "train", "--data", "idx:" + Dataset.Value, "--out", outDir, "--steps", Steps.ToString(), "--threads", "1", "--quiet",
+            "train", "--data", "idx:" + Dataset.Value.Images, "--out", outDir, "--steps", Steps.ToString(), "--threads", "1", "--quiet",
         };
         foreach (var set in new[]
         {
             "student.arch=vit_pico_p7", "crops.global_crops_size=28", "crops.local_crops_size=14", "crops.local_crops_number=2",
             "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=64", "ibot.head_hidden_dim=64",
             "dino.head_bottleneck_dim=32", "ibot.head_bottleneck_dim=32", "train.batch_size=16", "train.num_workers=1",
-            "train.knn_every=4", "train.knn_train_dataset=fashion-mnist:test", "train.knn_test_dataset=fashion-mnist:test",
+            "train.knn_every=4", "train.knn_train_dataset=" + LabelledDataset, "train.knn_test_dataset=" + LabelledDataset,
             "train.knn_train_images=64", "train.knn_test_images=32", "train.log_every=1", $"train.checkpoint_every={CheckpointEvery}",
             "optim.epochs=2", "optim.warmup_epochs=1", "teacher.warmup_teacher_temp_epochs=1",
         })
@@ -89,12 +92,16 @@ public static class TinyRun
         return dir;
     }
 
-    static string WriteDataset()
+    static (string Images, string Labels) WriteDataset()
     {
         string dir = NewFolder("data");
-        string path = Path.Combine(dir, "images.idx");
+        string path = Path.Combine(dir, "images.idx"), labelPath = Path.Combine(dir, "labels.idx");
         const int n = 96, side = 28;
         var bytes = new byte[16 + n * side * side];
+        var labels = new byte[8 + n];
+        labels[2] = 0x08;
+        labels[3] = 1;
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), n);
         bytes[2] = 0x08;
         bytes[3] = 3;
         BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), n);
@@ -105,12 +112,14 @@ public static class TinyRun
         {
             // A bright disc of random centre and radius on a noisy background: some structure to learn.
             int cx = rng.Next(6, 22), cy = rng.Next(6, 22), r = rng.Next(3, 9);
+            labels[8 + i] = (byte)((r - 3) / 2);
             for (int y = 0; y < side; y++)
                 for (int x = 0; x < side; x++)
                     bytes[16 + i * side * side + y * side + x] = (byte)(((x - cx) * (x - cx) + (y - cy) * (y - cy) < r * r ? 200 : 30) + rng.Next(0, 40));
         }
         File.WriteAllBytes(path, bytes);
-        return path;
+        File.WriteAllBytes(labelPath, labels);
+        return (path, labelPath);
     }
 
     public static Dictionary<long, StepMetrics> Metrics(string runDir) =>

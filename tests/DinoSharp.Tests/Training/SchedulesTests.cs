@@ -8,7 +8,8 @@ public sealed class SchedulesTests
 
     // 100 epochs of 10 iterations at batch 256: peak lr 0.004·√(256/1024) = 0.002, lr warm-up 100 iterations,
     // teacher-temperature warm-up 300, last layer frozen for the first 10.
-    static readonly ScheduleConfig Config = new() { Epochs = 100, ItersPerEpoch = 10, BatchSize = 256 };
+    static readonly DinoTrainingConfig Reference = new() { Train = new TrainConfig { BatchSize = 256 } };
+    static readonly ScheduleConfig Config = ScheduleConfig.For(Reference, 1000);
     static readonly TrainingSchedules S = TrainingSchedules.Build(Config);
 
     [Fact]
@@ -23,7 +24,7 @@ public sealed class SchedulesTests
     public void ARunOfAnyStepCountEndsItsSchedulesOnItsLastStep()
     {
         // 450 steps over 100 schedule epochs: 4.5 iterations an epoch; warm-up 10 epochs = 45 steps, temperature 30 = 135.
-        var s = TrainingSchedules.Build(Config with { Iterations = 450 });
+        var s = TrainingSchedules.Build(ScheduleConfig.For(Reference, 450));
         Assert.All(new[] { s.Lr, s.WeightDecay, s.Momentum, s.TeacherTemp, s.LastLayerLr }, t => Assert.Equal(450, t.Length));
         Assert.Equal(0.002, s.Lr[44], Precision);                       // last warm-up step: the peak
         Assert.Equal(1e-6 + 0.5 * (0.002 - 1e-6) * (1 + Math.Cos(Math.PI * 404 / 405)), s.Lr[449], Precision);  // the cosine's last step
@@ -37,7 +38,7 @@ public sealed class SchedulesTests
     [Fact]
     public void LearningRateWarmsUpLinearlyThenFollowsTheCosine()
     {
-        Assert.Equal(0.002, Config.ScaledLr, Precision);
+        Assert.Equal(0.002, Config.PeakLr, Precision);
         Assert.Equal(0.0, S.Lr[0], Precision);                      // first warm-up step: start value
         Assert.Equal(0.002 * 50 / 99, S.Lr[50], Precision);         // linspace(0, 0.002, 100)
         Assert.Equal(0.002, S.Lr[99], Precision);                   // last warm-up step: the peak
@@ -76,7 +77,7 @@ public sealed class SchedulesTests
         Assert.All(S.TeacherTemp[300..], v => Assert.Equal(0.07, v));
 
         // A run shorter than the warm-up keeps the warm-up slope.
-        var shortRun = TrainingSchedules.Build(Config with { Epochs = 10 });
+        var shortRun = TrainingSchedules.Build(ScheduleConfig.For(Reference with { Optim = new OptimConfig { Epochs = 10, WarmupEpochs = 10 } }, 100));
         Assert.Equal(0.04 + 0.03 * 99 / 299, shortRun.TeacherTemp[99], Precision);
     }
 
@@ -99,9 +100,36 @@ public sealed class SchedulesTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.Cosine(1, 0, totalIters: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.Cosine(double.NaN, 0, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => Schedules.LinearWarmupThenConstant(0.04, 0.07, -1, 5));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { BatchSize = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { TeacherTemp = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingSchedules.Build(Config with { FinalMomentumTeacher = 1.5 }));
-        Assert.Throws<ArgumentException>(() => TrainingSchedules.Build(Config with { WarmupEpochs = 101 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ScheduleConfig.For(Reference, 0));
+    }
+
+    /// <summary>Each setting the schedules cannot use is refused by the validator with the same one-line message ScheduleConfig.For gives, naming the key.</summary>
+    [Theory]
+    [InlineData("train.batch_size=0", "train.batch_size = 0")]
+    [InlineData("teacher.teacher_temp=0", "teacher.teacher_temp = 0")]
+    [InlineData("teacher.warmup_teacher_temp=-0.1", "teacher.warmup_teacher_temp = -0.1")]
+    [InlineData("teacher.final_momentum_teacher=1.5", "teacher.final_momentum_teacher = 1.5")]
+    [InlineData("optim.warmup_epochs=101", "optim.warmup_epochs = 101")]
+    [InlineData("optim.base_lr=0", "optim.base_lr = 0")]
+    [InlineData("optim.min_lr=-1", "optim.min_lr = -1")]
+    public void WhatTheSchedulesCannotUseFailsValidationFirst(string setting, string message)
+    {
+        var config = TrainingConfigLoader.Resolve(null, [setting]);
+        var validated = Assert.Throws<ConfigException>(() => TrainingConfigValidator.Validate(config));
+        var built = Assert.Throws<ConfigException>(() => ScheduleConfig.For(config, 1000));
+        Assert.StartsWith(message, validated.Message);
+        Assert.Equal(validated.Message, built.Message);
+    }
+
+    [Theory]
+    [InlineData(LrScalingRule.SqrtWrt1024, 0.004 * 0.5)]
+    [InlineData(LrScalingRule.LinearWrt256, 0.004)]
+    [InlineData(LrScalingRule.None, 0.004)]
+    public void ThePeakLrIsTheScalingRulesValueForTheBatch(LrScalingRule rule, double peak)
+    {
+        var config = Reference with { Optim = new OptimConfig { ScalingRule = rule } };
+        var s = TrainingSchedules.Build(ScheduleConfig.For(config, 1000));
+        Assert.Equal(peak, ScheduleConfig.For(config, 1000).PeakLr, Precision);
+        Assert.Equal(peak, s.Lr.Max(), Precision);
     }
 }

@@ -19,9 +19,10 @@ public sealed class TrainingRunTests : IDisposable
     /// up), so what must fall is the part the student controls: DINO loss − teacher entropy ≈ KL(teacher ‖ student),
     /// and the KoLeo term (features spreading). The teacher must not collapse onto one prototype.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void ShortRunOnFashionMnistLowersTheLossWithoutCollapse()
     {
+        Requires.FashionMnist();
         var config = DefaultConfigs.Load("fashion_mnist_cpu",
         [
             "train.batch_size=32", "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=128",
@@ -49,9 +50,10 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     /// <summary>The ImageNet-style ViT-S/14 recipe (224/98 crops, 65536 prototypes) trains on a folder of photos with batch 2.</summary>
-    [Fact]
+    [SkippableFact]
     public void VitSmall14RecipeTrainsOnAFolderOfPhotos()
     {
+        Requires.Photos();
         var photos = Path.Combine(dir, "photos");
         Directory.CreateDirectory(photos);
         foreach (var (i, file) in TestPhotos.Files().Take(4).Select((f, i) => (i, f)))
@@ -72,9 +74,10 @@ public sealed class TrainingRunTests : IDisposable
     /// backbone loads back as a Meta checkpoint is loaded — the weights file and an architecture name, no model.json —
     /// giving the same embeddings as the run folder, also at another input size (position embeddings interpolated).
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public void PhotoRecipeExportLoadsBackByArchitectureName()
     {
+        Requires.Photos();
         var config = DefaultConfigs.Load("photos_cpu", [$"train.dataset=folder:{TestPhotos.Folder}", "train.batch_size=4", "train.num_workers=1"]);
         var result = new DinoTrainer(config, new TrainingOptions { OutputDir = dir, MaxSteps = 2 }).Run();
         Assert.Equal(TrainingOutcome.Completed, result.Outcome);
@@ -99,11 +102,16 @@ public static class TestPhotos
     public static string Folder => Environment.GetEnvironmentVariable("DINOSHARP_PHOTOS")
         ?? "/var/cache/dinosharp/photos";
 
+    /// <summary>How many photos the folder holds (the tests need at least 4: <see cref="Requires.Photos"/>).</summary>
+    public static int Available => List().Count;
+
+    static List<string> List() => Directory.Exists(Folder)
+        ? Directory.GetFiles(Folder).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order().ToList()
+        : [];
+
     public static IReadOnlyList<string> Files()
     {
-        var files = Directory.Exists(Folder)
-            ? Directory.GetFiles(Folder).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order().ToList()
-            : [];
+        var files = List();
         if (files.Count < 4)
             throw new InvalidOperationException($"Real test photos are missing in {Folder}: run `bash scripts/ensure-deps.sh` as root (it extracts python3-skimage's sample photos), or set DINOSHARP_PHOTOS.");
         return files;
