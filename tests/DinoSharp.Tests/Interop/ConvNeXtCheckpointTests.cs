@@ -115,6 +115,30 @@ public sealed class ConvNeXtCheckpointTests(ITestOutputHelper output) : IDisposa
         }
     }
 
+    /// <summary>Released checkpoints may hold bfloat16 tensors: a bf16 .pth loads as exactly the bf16-rounded float32 weights.</summary>
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void ABfloat16PthLoadsAsTheRoundedWeights(string model, string file)
+    {
+        var reference = TensorFile.Read(Fx.PathOf(file));
+        var ordered = new System.Collections.Specialized.OrderedDictionary();
+        foreach (var (key, t) in reference) ordered[key] = t.to(ScalarType.BFloat16);
+        var path = Path.Combine(dir, model + "_bf16.pth");
+        TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, ordered);
+        var stored = (System.Collections.IDictionary)WeightsOnlyUnpickler.Load(path)!;
+        Assert.All(stored.Values.Cast<Tensor>(), t => Assert.Equal(ScalarType.BFloat16, t.dtype));
+
+        var config = V3FixtureModels.ConvNeXtConfig(Fx.Models().Single(m => m.Name == model).Config);
+        using var convnext = new ConvNeXt(config);
+        ConvNeXtCheckpoint.Load(convnext, path);
+        var loaded = convnext.state_dict();
+        foreach (var (key, t) in reference)
+        {
+            using var rounded = t.to(ScalarType.BFloat16).to(ScalarType.Float32);
+            Assert.True(Same(rounded, loaded[key]), $"{key}: not the bf16-rounded value");
+        }
+    }
+
     [Fact]
     public void HuggingFaceConfigRoundTripsAndNamesWhatItRejects()
     {
