@@ -83,6 +83,8 @@ public sealed class ConvNeXtOnnxExportTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(18, onnx.OpsetImport.Single().Version);
         Assert.Contains(onnx.Graph.Node, n => n.OpType == "Resize" && n.Attribute.Any(a => a.Name == "antialias" && a.I == 1));
         Assert.Contains(onnx.MetadataProps, p => p.Key == ConvNeXtOnnxExporter.FamilyKey && p.Value == "dinov3_convnext");
+        var architecture = onnx.MetadataProps.Single(p => p.Key == ConvNeXtOnnxExporter.ArchitectureKey).Value;
+        Assert.Equal(convnext.Config, System.Text.Json.JsonSerializer.Deserialize<ConvNeXtConfig>(architecture, ModelCard.Json));
 
         ConvNeXtOnnxExporter.Export(convnext, path, new OnnxExportOptions { Height = 64, Width = 64 });
         Assert.Equal(OnnxExporter.DefaultOpset, ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).OpsetImport.Single().Version);
