@@ -87,6 +87,24 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
     public int Depth => Config.Depth;
 
     /// <summary>
+    /// The state dict in the reference's key order (<see cref="StateDictLayout"/>): TorchSharp lists all parameters before
+    /// all buffers, PyTorch each module's parameters, then its buffers, then its children, which puts
+    /// <c>rope_embed.periods</c> and every <c>qkv.bias_mask</c> between parameters.
+    /// </summary>
+    public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+    {
+        var all = base.state_dict(null, prefix);
+        destination ??= new Dictionary<string, Tensor>();
+        foreach (var entry in StateDictLayout.Of(Config))
+        {
+            string key = string.IsNullOrEmpty(prefix) ? entry.Key : $"{prefix}.{entry.Key}";
+            if (all.TryGetValue(key, out var t)) destination.TryAdd(key, t);
+        }
+        foreach (var (key, t) in all) destination.TryAdd(key, t);
+        return destination;
+    }
+
+    /// <summary>
     /// The generator DINOv3's training-time RoPE coordinate augmentations (shift, jitter, rescale) draw from; null: libtorch's
     /// global generator. A training run sets it to its own seeded generator. Unused in eval mode and by DINOv2.
     /// </summary>
