@@ -32,8 +32,14 @@ public static partial class BackboneCheckpoint
     }
 
     /// <summary>Copies a Meta-layout state dict into the model after checking keys and shapes.</summary>
+    /// <exception cref="CheckpointException">
+    /// The keys or shapes differ (one line naming <paramref name="source"/> and the differences); for a ViT first whether the
+    /// checkpoint is of the other family (naming the family and the matching --arch) or carries RoPE periods that do not fit
+    /// the head size.
+    /// </exception>
     public static void LoadStateDict(nn.Module model, IReadOnlyDictionary<string, Tensor> dict, string source)
     {
+        if (model is DinoVisionTransformer backbone) CheckFamily(backbone.Config, dict, source);
         var expected = model.state_dict();
         var missing = expected.Keys.Where(k => !dict.ContainsKey(k)).ToList();
         var unexpected = dict.Keys.Where(k => !expected.ContainsKey(k)).ToList();
@@ -78,9 +84,40 @@ public static partial class BackboneCheckpoint
         File.WriteAllText(Path.Combine(folder, "config.json"), HuggingFaceLayout.ConfigJson(model.Config));
     }
 
-    /// <summary>One line naming the architecture's sizes (dim, depth, heads, patch, position grid, registers, FFN kind), for messages about mismatched checkpoints.</summary>
-    public static string Describe(VisionTransformerConfig c) =>
-        $"ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, {c.PositionGrid}×{c.PositionGrid} position grid, {c.NumRegisterTokens} registers, {c.FfnLayer})";
+    /// <summary>One line naming the architecture's family and sizes (dim, depth, heads, patch, position grid or RoPE, registers, FFN kind), for messages about mismatched checkpoints.</summary>
+    public static string Describe(VisionTransformerConfig c) => c.Family == BackboneFamily.Dinov3Vit
+        ? $"DINOv3 ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, RoPE, {c.NumRegisterTokens} storage tokens, {c.FfnLayer})"
+        : $"ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, {c.PositionGrid}×{c.PositionGrid} position grid, {c.NumRegisterTokens} registers, {c.FfnLayer})";
+
+    /// <summary>The family a Meta-layout ViT state dict belongs to: DINOv3 carries RoPE periods, DINOv2 a learned position embedding; null if neither.</summary>
+    public static BackboneFamily? FamilyOf(IReadOnlyDictionary<string, Tensor> dict) =>
+        dict.ContainsKey("rope_embed.periods") ? BackboneFamily.Dinov3Vit
+        : dict.ContainsKey("pos_embed") ? BackboneFamily.Dinov2
+        : null;
+
+    /// <summary>
+    /// Catches the two mistakes a key list would report as a confusing wall of missing and unexpected keys: a checkpoint of
+    /// the other family (DINOv3 weights with --arch vit_small, or the reverse), and RoPE periods whose count is not the
+    /// model's head size / 4.
+    /// </summary>
+    static void CheckFamily(VisionTransformerConfig config, IReadOnlyDictionary<string, Tensor> dict, string source)
+    {
+        var family = FamilyOf(dict);
+        if (family is { } f && f != config.Family)
+        {
+            string found = f == BackboneFamily.Dinov3Vit ? "a DINOv3 ViT checkpoint (it has rope_embed.periods)" : "a DINOv2 checkpoint (it has pos_embed)";
+            string wanted = f == BackboneFamily.Dinov3Vit ? "dinov3_vit" : "dinov2";
+            var shapes = dict.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+            var matching = VisionTransformerVariants.Matching(shapes).ToList();
+            string arch = matching.Count > 0
+                ? $"--arch {string.Join(" or --arch ", matching)}"
+                : $"a {wanted} architecture (--arch {string.Join(", ", VisionTransformerVariants.NamesOf(f))}, or a model.json with family {wanted})";
+            throw new CheckpointException($"{source}: {found}, but the model is {Describe(config)} of family {(config.Family == BackboneFamily.Dinov3Vit ? "dinov3_vit" : "dinov2")}; load it as family {wanted}: {arch}.");
+        }
+        if (config.Family == BackboneFamily.Dinov3Vit && dict.TryGetValue("rope_embed.periods", out var periods)
+            && periods.numel() != config.HeadDim / 4)
+            throw new CheckpointException($"{source}: rope_embed.periods has {periods.numel()} values, but heads of size {config.HeadDim} (dim {config.EmbedDim} / {config.NumHeads} heads) need head_dim/4 = {config.HeadDim / 4}; the checkpoint was made for another head size: check --arch or the model.json's embed_dim and num_heads.");
+    }
 
     static Dictionary<string, Tensor> StripPrefix(Dictionary<string, Tensor> raw, string path, string display, params string[] prefixes)
     {
