@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using DinoSharp.Layers;
 using DinoSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,9 +9,17 @@ namespace DinoSharp.Interop;
 /// <summary>Loads and saves backbone weights in Meta's and Hugging Face's layouts, checking every key and shape.</summary>
 public static partial class BackboneCheckpoint
 {
-    /// <summary>Reads a checkpoint of the given layout and returns it in Meta's key layout.</summary>
-    public static Dictionary<string, Tensor> ReadMetaStateDict(string path, CheckpointLayout layout)
+    /// <summary>Reads a checkpoint of the given layout and returns it in Meta's key layout (a Hugging Face file as DINOv2's Dinov2Model).</summary>
+    public static Dictionary<string, Tensor> ReadMetaStateDict(string path, CheckpointLayout layout) => ReadMetaStateDict(path, layout, null);
+
+    /// <summary>
+    /// Reads a checkpoint of the given layout and returns it in Meta's key layout; a Hugging Face file is read as the
+    /// layout of <paramref name="config"/>'s family (DINOv2's Dinov2Model, or DINOv3ViTModel with HF's recomputed periods).
+    /// </summary>
+    public static Dictionary<string, Tensor> ReadMetaStateDict(string path, CheckpointLayout layout, VisionTransformerConfig? config)
     {
+        if (layout == CheckpointLayout.HuggingFace && config?.Family == BackboneFamily.Dinov3Vit)
+            return HuggingFaceDinov3Layout.ToMeta(TensorFile.Read(path), config);
         var raw = TensorFile.Read(path);
         var dict = layout switch
         {
@@ -27,7 +36,7 @@ public static partial class BackboneCheckpoint
     public static void Load(DinoVisionTransformer model, string path, CheckpointLayout layout)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var dict = ReadMetaStateDict(path, layout);
+        var dict = ReadMetaStateDict(path, layout, model.Config);
         LoadStateDict(model, dict, path);
     }
 
@@ -75,13 +84,37 @@ public static partial class BackboneCheckpoint
         }
     }
 
-    /// <summary>Writes the model in Hugging Face's Dinov2Model layout: model.safetensors and config.json in a folder.</summary>
-    public static void SaveHuggingFace(DinoVisionTransformer model, string folder)
+    /// <summary>
+    /// Writes the model in Hugging Face's layout, model.safetensors and config.json in a folder: Dinov2Model for DINOv2,
+    /// DINOv3ViTModel for a DINOv3 ViT. For DINOv3 the return value is one line saying how far HF's recomputed RoPE periods
+    /// move the outputs (measured on a seeded random batch at the model's image size), or null when the periods are HF's already.
+    /// </summary>
+    public static string? SaveHuggingFace(DinoVisionTransformer model, string folder)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Config.Family == BackboneFamily.Dinov3Vit) return SaveHuggingFaceDinov3(model, folder);
         Directory.CreateDirectory(folder);
         var hf = HuggingFaceLayout.FromMeta(model.state_dict(), model.Config.Depth);
         SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), hf, new Dictionary<string, string> { ["format"] = "pt" });
         File.WriteAllText(Path.Combine(folder, "config.json"), HuggingFaceLayout.ConfigJson(model.Config));
+        return null;
+    }
+
+    static string? SaveHuggingFaceDinov3(DinoVisionTransformer model, string folder)
+    {
+        var c = model.Config;
+        var hf = HuggingFaceDinov3Layout.FromMeta(model.state_dict(), c);
+        var config = HuggingFaceDinov3Layout.ConfigJson(c);
+        Directory.CreateDirectory(folder);
+        SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), hf, new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(folder, "config.json"), config);
+        using var hfPeriods = RopePositionEmbedding.InitialPeriods(c.HeadDim, c.Rope! with { Dtype = RopeDtype.Fp32 });
+        using var own = model.state_dict()["rope_embed.periods"].detach().cpu();
+        if (own.eq(hfPeriods).all().item<bool>()) return null;
+        using var images = torch.randn([2, c.InChans, c.ImgSize, c.ImgSize], generator: new Generator(0));
+        var (cls, patch) = HuggingFaceDinov3Layout.RecomputedPeriodsEffect(model, images.to(own.device));
+        double maxPeriodChange = (own - hfPeriods).abs().max().item<float>();
+        return $"{folder}: Hugging Face recomputes the RoPE periods from rope_theta {c.Rope.Base} (this model's differ by up to {maxPeriodChange:G3}); on a random 2×{c.ImgSize}×{c.ImgSize} batch that moves the cls token by up to {cls:E2} and the patch tokens by up to {patch:E2} (max abs).";
     }
 
     /// <summary>One line naming the architecture's family and sizes (dim, depth, heads, patch, position grid or RoPE, registers, FFN kind), for messages about mismatched checkpoints.</summary>
