@@ -103,4 +103,37 @@ public sealed class Dinov3VariantTests
         Assert.DoesNotContain("vit_small", VisionTransformerVariants.NamesOf(BackboneFamily.Dinov3Vit));
         Assert.Contains("vit_small", VisionTransformerVariants.NamesOf(BackboneFamily.Dinov2));
     }
+
+    /// <summary>
+    /// What embed, knn and visualize call on a backbone works on a DINOv3 one: every feature kind (the last-4-blocks one
+    /// through get_intermediate_layers) and the cls attention maps, which rotate q and k as the forward does.
+    /// </summary>
+    [Fact]
+    public void EveryFeatureKindAndAttentionMapsWorkOnADinov3Backbone()
+    {
+        var config = VisionTransformerVariants.Get("dinov3_vits16") with { EmbedDim = 64, NumHeads = 2, Depth = 4, InitValues = 1 };
+        using var vit = new DinoVisionTransformer(config, new torch.Generator(5));
+        vit.eval();
+        using var extractor = new FeatureExtractor(vit, ModelResolver.PreprocessingFor(64));
+        using var x = torch.randn(2, 3, 64, 48, generator: new torch.Generator(6));
+        using var _ = torch.inference_mode();
+        foreach (var kind in Enum.GetValues<FeatureKind>())
+        {
+            using var e = extractor.Embed(x, kind);
+            Assert.Equal(2, e.shape[0]);
+            Assert.True(e.isfinite().all().item<bool>(), $"{kind}: not finite");
+        }
+        using var maps = extractor.ClsAttentionMaps(x);
+        Assert.True(maps.isfinite().all().item<bool>());
+        // The attention-map path (explicit softmax) computes the last block's output as the fused forward does: same rotated q and k.
+        var tokens = vit.BlockOutputs(x);
+        Assert.Equal(5, tokens.Count);
+        var last = vit.named_children().Single(c => c.name == "blocks").module.children().Cast<DinoSharp.Layers.Block>().Last();
+        using var rope = vit.RopeEmbedding(64 / 16, 48 / 16);
+        var (output, weights) = last.ForwardWithAttention(tokens[3], rope);
+        Assert.Equal(new long[] { 2, 2, 1 + 4 + 12, 1 + 4 + 12 }, weights.shape);
+        Assert.True((output - tokens[4]).abs().max().item<float>() < 1e-5, "attention maps use other q/k than the forward");
+        using var withoutRope = last.ForwardWithAttention(tokens[3]).Output;
+        Assert.True((withoutRope - tokens[4]).abs().max().item<float>() > 1e-4, "RoPE made no difference to the last block");
+    }
 }
