@@ -122,11 +122,20 @@ public static partial class BackboneCheckpoint
         ? $"DINOv3 ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, RoPE, {c.NumRegisterTokens} storage tokens, {c.FfnLayer})"
         : $"ViT(dim {c.EmbedDim}, depth {c.Depth}, heads {c.NumHeads}, patch {c.PatchSize}, {c.PositionGrid}×{c.PositionGrid} position grid, {c.NumRegisterTokens} registers, {c.FfnLayer})";
 
-    /// <summary>The family a Meta-layout ViT state dict belongs to: DINOv3 carries RoPE periods, DINOv2 a learned position embedding; null if neither.</summary>
-    public static BackboneFamily? FamilyOf(IReadOnlyDictionary<string, Tensor> dict) =>
-        dict.ContainsKey("rope_embed.periods") ? BackboneFamily.Dinov3Vit
-        : dict.ContainsKey("pos_embed") ? BackboneFamily.Dinov2
-        : null;
+    /// <summary>
+    /// The family a ViT state dict (Meta's keys, or what is left of a Hugging Face file after renaming) belongs to: DINOv2
+    /// by its learned position embedding (<c>pos_embed</c>, HF's <c>embeddings.position_embeddings</c>) or HF's
+    /// <c>encoder.layer.*</c>; DINOv3 by <c>storage_tokens</c>, HF's <c>attention.q_proj</c>, or RoPE periods; null if
+    /// neither or both.
+    /// </summary>
+    public static BackboneFamily? FamilyOf(IReadOnlyDictionary<string, Tensor> dict)
+    {
+        bool v2 = dict.ContainsKey("pos_embed") || dict.ContainsKey("embeddings.position_embeddings")
+            || dict.Keys.Any(k => k.StartsWith("encoder.layer.", StringComparison.Ordinal));
+        bool v3 = dict.ContainsKey("storage_tokens") || dict.Keys.Any(k => k.Contains(".attention.q_proj.", StringComparison.Ordinal))
+            || (dict.ContainsKey("rope_embed.periods") && !v2);
+        return v2 == v3 ? null : v2 ? BackboneFamily.Dinov2 : BackboneFamily.Dinov3Vit;
+    }
 
     /// <summary>
     /// Catches the two mistakes a key list would report as a confusing wall of missing and unexpected keys: a checkpoint of
@@ -138,7 +147,7 @@ public static partial class BackboneCheckpoint
         var family = FamilyOf(dict);
         if (family is { } f && f != config.Family)
         {
-            string found = f == BackboneFamily.Dinov3Vit ? "a DINOv3 ViT checkpoint (it has rope_embed.periods)" : "a DINOv2 checkpoint (it has pos_embed)";
+            string found = f == BackboneFamily.Dinov3Vit ? "a DINOv3 ViT checkpoint (RoPE, no learned position embedding)" : "a DINOv2 checkpoint (learned position embedding)";
             string wanted = f == BackboneFamily.Dinov3Vit ? "dinov3_vit" : "dinov2";
             var shapes = dict.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
             var matching = VisionTransformerVariants.Matching(shapes).ToList();

@@ -194,4 +194,18 @@ public sealed class Dinov3CheckpointTests : IDisposable
         stream.Write(headerBytes);
         foreach (var blob in blobs) stream.Write(blob);
     }
+
+    [Fact]
+    public void ModelJsonOfFamilyDinov3WithoutRopeNamesTheFile()
+    {
+        var path = Path.Combine(dir, "model.json");
+        new ModelCard { Backbone = VisionTransformerVariants.Get("dinov3_vits16") }.Save(path);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        node["backbone"]!.AsObject().Remove("rope");
+        File.WriteAllText(path, node.ToJsonString());
+        var e = Assert.Throws<CheckpointException>(() => ModelCard.Load(path));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Contains("RoPE", e.Message);
+    }
 }

@@ -125,4 +125,24 @@ public sealed class Dinov3HuggingFaceTests(ITestOutputHelper output) : IDisposab
                 StateDictLayout.Of(back).Select(e => e.ToString()));
         }
     }
+
+    /// <summary>An HF folder of one family opened with an --arch of the other is one line naming the family it is.</summary>
+    [Fact]
+    public void HuggingFaceFolderOfTheOtherFamilyNamesItsFamily()
+    {
+        var v3Folder = Path.Combine(dir, "v3");
+        using (var v3 = new DinoVisionTransformer(VisionTransformerVariants.Get("dinov3_vits16") with { EmbedDim = 64, NumHeads = 4, Depth = 2 }, new Generator(1)))
+            BackboneCheckpoint.SaveHuggingFace(v3, v3Folder);
+        var e = Assert.Throws<CheckpointException>(() => ModelResolver.OpenBackbone(v3Folder, arch: "vit_pico_p4"));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("family dinov3_vit", e.Message);
+
+        var v2Folder = Path.Combine(dir, "v2");
+        using (var v2 = new DinoVisionTransformer(VisionTransformerVariants.Get("vit_pico_p4"), new Generator(1)))
+            BackboneCheckpoint.SaveHuggingFace(v2, v2Folder);
+        e = Assert.Throws<CheckpointException>(() => ModelResolver.OpenBackbone(v2Folder, arch: "dinov3_vits16"));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("family dinov2", e.Message);
+        Assert.Contains(Path.Combine(v2Folder, "model.safetensors"), e.Message);
+    }
 }
