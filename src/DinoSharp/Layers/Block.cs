@@ -19,6 +19,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     readonly nn.Module<Tensor, Tensor> mlp;
     readonly LayerScale? ls2;
     readonly double dropPath;
+    readonly bool subsetDropPath;
 
     /// <summary>Creates the block's layers with the reference names (<c>norm1</c>, <c>attn</c>, <c>ls1</c>, <c>norm2</c>, <c>mlp</c>, <c>ls2</c>).</summary>
     /// <param name="dim">Embedding width D.</param>
@@ -35,9 +36,13 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     /// <param name="maskKBias">dinov3's masked key bias on the qkv projection.</param>
     /// <param name="fusedSwiGLU">SwiGLU's key layout: dinov2's <c>w12</c> (true) or dinov3's <c>w1</c>/<c>w2</c> (false).</param>
     /// <param name="swigluAlignTo">SwiGLU hidden-width alignment (8, or 32/64/128 for dinov3's swiglu32/64/128).</param>
+    /// <param name="subsetDropPath">
+    /// dinov3's stochastic depth: each branch is computed on a random subset of max(int(B·(1−p)), 1) samples and added to
+    /// them scaled by B/subset (index_add), instead of dinov2's per-sample Bernoulli mask.
+    /// </param>
     public Block(long dim, int numHeads, long mlpHidden, FeedForwardKind ffn, bool qkvBias, bool projBias, bool ffnBias,
         double layerScaleInit, double dropPath, double layerNormEps, NormKind norm = NormKind.LayerNorm, bool maskKBias = false,
-        bool fusedSwiGLU = true, int swigluAlignTo = 8) : base(nameof(Block))
+        bool fusedSwiGLU = true, int swigluAlignTo = 8, bool subsetDropPath = false) : base(nameof(Block))
     {
         norm1 = CreateNorm(norm, dim, layerNormEps);
         attn = new Attention(dim, numHeads, qkvBias, projBias, maskKBias);
@@ -51,6 +56,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         };
         ls2 = layerScaleInit != 0 ? new LayerScale(dim, layerScaleInit) : null;
         this.dropPath = dropPath;
+        this.subsetDropPath = subsetDropPath;
         RegisterComponents();
     }
 
@@ -75,6 +81,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
             var h1 = Residual(x, attn.Forward(norm1.forward(x), rope), ls1);
             return Residual(h1, mlp.forward(norm2.forward(h1)), ls2).MoveToOuterDisposeScope();
         }
+        if (subsetDropPath) return ForwardOnSubsets(x, rope).MoveToOuterDisposeScope();
         var a = DropPath.Apply(Scale(attn.Forward(norm1.forward(x), rope), ls1), dropPath, training);
         var h = x + a;
         var f = DropPath.Apply(Scale(mlp.forward(norm2.forward(h)), ls2), dropPath, training);
@@ -89,6 +96,24 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         var h = x + Scale(a, ls1);
         var y = h + Scale(mlp.forward(norm2.forward(h)), ls2);
         return (y.MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// dinov3's training forward with drop path: attention on the samples randperm(B)[:k], added back to them with weight
+    /// B/k, then the MLP on another random subset of the result, k = max(int(B·(1−p)), 1). Samples outside a subset keep
+    /// their tokens unchanged for that branch.
+    /// </summary>
+    Tensor ForwardOnSubsets(Tensor x, RopeTables? rope)
+    {
+        long b = x.shape[0];
+        long k = Math.Max((long)(b * (1 - dropPath)), 1);
+        double scale = (double)b / k;
+        var first = torch.randperm(b, device: x.device)[..(int)k];
+        var branch1 = Scale(attn.Forward(norm1.forward(x.index_select(0, first)), rope), ls1);
+        var h = x.index_add(0, first, branch1, scale);
+        var second = torch.randperm(b, device: x.device)[..(int)k];
+        var branch2 = Scale(mlp.forward(norm2.forward(h.index_select(0, second))), ls2);
+        return h.index_add(0, second, branch2, scale);
     }
 
     static Tensor Residual(Tensor x, Tensor branch, LayerScale? ls) =>

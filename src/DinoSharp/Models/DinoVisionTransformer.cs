@@ -54,7 +54,7 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
         blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(_ => new Block(
             d, config.NumHeads, config.MlpHidden, config.FfnLayer, config.QkvBias, config.ProjBias, config.FfnBias,
             config.InitValues, config.DropPathRate, config.LayerNormEps, config.NormLayer, config.MaskKBias,
-            fusedSwiGLU: !v3, config.SwigluAlignTo)).ToArray());
+            fusedSwiGLU: !v3, config.SwigluAlignTo, subsetDropPath: v3)).ToArray());
         norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieClsAndPatchNorms) cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieGlobalAndLocalClsNorm) local_cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);

@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Tests.Models;
 
-/// <summary>RoPE beyond the fixtures: loaded periods win, training-time coordinate augmentations, bf16 arithmetic.</summary>
-public sealed class Dinov3RopeTests
+/// <summary>DINOv3 behaviour beyond the fixtures: loaded periods win, training-time RoPE coordinate augmentations, bf16 RoPE arithmetic, subset drop path.</summary>
+public sealed class Dinov3BehaviourTests
 {
     /// <summary>
     /// Released checkpoints carry periods rounded to bfloat16; recomputing them from the base gives other RoPE tables. For every
@@ -156,5 +156,32 @@ public sealed class Dinov3RopeTests
         Assert.True(Same(exact[.., .., ..1], q[.., .., ..1]), "fp32 RoPE must leave the cls row untouched");
         double diff = (rotated - exact).abs().max().item<float>();
         Assert.InRange(diff, 1e-6, 0.05);
+    }
+
+    /// <summary>
+    /// dinov3's drop path: the attention branch is computed for k = max(int(B·(1−p)), 1) random samples only and added to
+    /// them scaled by B/k; the others keep their tokens. Checked with the MLP branch silenced (γ₂ = 0), against the block's
+    /// eval output (attention is per sample, so a sample's branch does not depend on the rest of the batch).
+    /// </summary>
+    [Fact]
+    public void Dinov3DropPathAddsTheBranchToARandomSubsetScaled()
+    {
+        using var block = new Block(32, 2, 64, FeedForwardKind.Mlp, true, true, true, 0.5, dropPath: 0.75, layerNormEps: 1e-5,
+            subsetDropPath: true);
+        using (torch.no_grad()) block.state_dict()["ls2.gamma"].zero_();
+        using var x = torch.randn(8, 5, 32, generator: new Generator(2));
+        using var _ = torch.no_grad();
+        block.eval();
+        using var full = block.forward(x);
+        block.train();
+        using var dropped = block.forward(x);
+        using var changed = (dropped - x).abs().amax([1, 2]).gt(0);
+        int k = Math.Max((int)(8 * (1 - 0.75)), 1);
+        Assert.Equal(k, changed.sum().item<long>());
+        for (int i = 0; i < 8; i++)
+        {
+            var expected = changed[i].item<bool>() ? (full[i] - x[i]) * (8.0 / k) : torch.zeros_like(x[i]);
+            Assert.True(((dropped[i] - x[i]) - expected).abs().max().item<float>() < 1e-5, $"sample {i}");
+        }
     }
 }
