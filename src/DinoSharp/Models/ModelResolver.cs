@@ -141,7 +141,10 @@ public static class ModelResolver
     {
         var backbone = VisionTransformerVariants.Get(arch);
         int size = imageSize ?? DefaultInputSize(backbone);
-        return new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(size) };
+        var preprocessing = PreprocessingFor(size);
+        if (VisionTransformerVariants.PixelStatistics(arch) is { } stats)
+            preprocessing = preprocessing with { Mean = stats.Mean, Std = stats.Std };
+        return new ModelCard { Backbone = backbone, Preprocessing = preprocessing };
     }
 
     static ModelCard WithSize(ModelCard card, int? size) =>

@@ -89,6 +89,13 @@ public static class VisionTransformerVariants
     /// <exception cref="ArgumentException">The name is unknown.</exception>
     public static DinoVisionTransformer Create(string name) => new(Get(name));
 
+    /// <summary>
+    /// The per-channel mean and std a named variant's weights expect, when they are not ImageNet's: the SAT-493M (satellite)
+    /// DINOv3 models use (0.430, 0.411, 0.296) / (0.213, 0.156, 0.143) (dinov3's README); null for every other variant.
+    /// </summary>
+    public static (double[] Mean, double[] Std)? PixelStatistics(string name) =>
+        name.Contains("sat493m", StringComparison.OrdinalIgnoreCase) ? ([0.430, 0.411, 0.296], [0.213, 0.156, 0.143]) : null;
+
     /// <summary>The variant names of one family (for messages that suggest an architecture).</summary>
     public static IEnumerable<string> NamesOf(BackboneFamily family) =>
         Variants.Where(kv => kv.Value.Family == family).Select(kv => kv.Key);
