@@ -184,4 +184,53 @@ public sealed class Dinov3BehaviourTests
             Assert.True(((dropped[i] - x[i]) - expected).abs().max().item<float>() < 1e-5, $"sample {i}");
         }
     }
+
+    /// <summary>Round to the nearest bfloat16 (ties to even), via float32 as libtorch's CPU kernels do.</summary>
+    static double Bf16(double v)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits((float)v);
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000;
+        return BitConverter.UInt32BitsToSingle(bits);
+    }
+
+    /// <summary>
+    /// bf16 RoPE rounds where the reference rounds: arange(0.5, H) and /H, 2·c and −1, ·2π (as a float32 scalar) and /period
+    /// (the period itself rounded to bf16), each to bfloat16, then sin and cos rounded to bfloat16. Emulated here in double
+    /// with an explicit rounding after each step; sin/cos may differ by one bf16 step where libm and libtorch's float sin
+    /// round differently, so at most one step and on at most 2 % of the entries.
+    /// </summary>
+    [Fact]
+    public void Bf16RopeRoundsEveryStepLikeTheReference()
+    {
+        var config = new RopeConfig { Dtype = RopeDtype.Bf16, NormalizeCoords = RopeCoordinateNormalization.Separate };
+        using var rope = new RopePositionEmbedding(32, config);
+        rope.eval();
+        using (torch.no_grad()) rope.Periods.copy_(torch.tensor(new float[] { 1.0f, 1.7782794f, 3.1622777f, 5.623413f, 10f, 17.782795f, 31.622776f, 56.23413f }));
+        const int h = 5, w = 7;
+        using var tables = rope.Forward(h, w);
+        var sin = tables.Sin.to(ScalarType.Float32).data<float>().ToArray();
+        var cos = tables.Cos.to(ScalarType.Float32).data<float>().ToArray();
+        var periods = rope.Periods.data<float>().ToArray();
+        double twoPi = (float)(2 * Math.PI);
+        int quarter = periods.Length, d = 4 * quarter, off = 0;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++)
+            {
+                int row = i * w + j;
+                double ch = Bf16(Bf16(Bf16(2 * Bf16(Bf16(i + 0.5) / h)) - 1));
+                double cw = Bf16(Bf16(Bf16(2 * Bf16(Bf16(j + 0.5) / w)) - 1));
+                for (int half = 0; half < 2; half++)
+                    for (int axis = 0; axis < 2; axis++)
+                        for (int f = 0; f < quarter; f++)
+                        {
+                            double angle = Bf16(Bf16((axis == 0 ? ch : cw) * twoPi) / Bf16(periods[f]));
+                            int col = half * (d / 2) + axis * quarter + f;
+                            double es = Bf16(Math.Sin(angle)), ec = Bf16(Math.Cos(angle));
+                            double ds = Math.Abs(sin[row * d + col] - es), dc = Math.Abs(cos[row * d + col] - ec);
+                            Assert.True(ds <= Math.Pow(2, -8) && dc <= Math.Pow(2, -8), $"({i},{j}) col {col}: sin {sin[row * d + col]} vs {es}, cos {cos[row * d + col]} vs {ec}");
+                            if (ds > 0 || dc > 0) off++;
+                        }
+            }
+        Assert.True(off <= 0.02 * h * w * d, $"{off} of {h * w * d} entries differ from the step-by-step bf16 emulation");
+    }
 }
