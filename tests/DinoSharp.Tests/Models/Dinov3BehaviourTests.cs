@@ -46,7 +46,10 @@ public sealed class Dinov3BehaviourTests
                 checkedModels++;
             }
         }
-        Assert.True(checkedModels > 0, "No fixture model stores periods that differ from the recomputed ones.");
+        // A folder whose models all store the recomputed periods (e.g. bf16 RoPE, where the reference computes them in bf16)
+        // has nothing to tell apart; the default folder's v3_vit_tiny stores released-style rounded ones.
+        if (fx.Folder == Path.Combine(ReferenceFixtures.RepositoryRoot(), "tests", "fixtures", "dinov3-reference"))
+            Assert.True(checkedModels > 0, "No fixture model stores periods that differ from the recomputed ones.");
     }
 
     static RopePositionEmbedding Rope(RopeConfig config) => new(16, config);
