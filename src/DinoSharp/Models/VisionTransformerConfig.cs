@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using DinoSharp.Layers;
 
 namespace DinoSharp.Models;
@@ -64,8 +65,9 @@ public sealed record VisionTransformerConfig
     /// <summary>MLP hidden width, int(EmbedDim · MlpRatio).</summary>
     public int MlpHidden => (int)(EmbedDim * MlpRatio);
 
-    /// <summary>Head size D / heads.</summary>
-    public int HeadDim => EmbedDim / NumHeads;
+    /// <summary>Head size D / heads (derived; not written to model.json).</summary>
+    [JsonIgnore]
+    public int HeadDim => NumHeads > 0 ? EmbedDim / NumHeads : 0;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public VisionTransformerConfig Validate()
