@@ -46,7 +46,7 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
                 BackboneCheckpoint.SaveMeta(vit, s.Out);
                 break;
             case "hf" or "huggingface":
-                BackboneCheckpoint.SaveHuggingFace(vit, s.Out);
+                if (BackboneCheckpoint.SaveHuggingFace(vit, s.Out) is { } periodsNote) Console.WriteLine(periodsNote);
                 break;
             default:
                 throw new UserErrorException($"--to {s.To}: use meta or hf.");

@@ -38,21 +38,23 @@ public sealed record ModelCard
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter<FeedForwardKind>(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     /// <summary>Writes the card as JSON to <paramref name="path"/> (overwriting it).</summary>
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 
     /// <summary>Reads a model.json.</summary>
-    /// <exception cref="Interop.CheckpointException">The file is not a valid model card.</exception>
+    /// <exception cref="Interop.CheckpointException">The file is not a valid model card, or its backbone fails <see cref="VisionTransformerConfig.Validate"/> (e.g. family dinov3_vit without rope).</exception>
     public static ModelCard Load(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
+            var card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
+            card.Backbone.Validate();
+            return card;
         }
-        catch (Exception e) when (e is JsonException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
         {
             throw new Interop.CheckpointException($"{path}: not a valid model.json ({e.Message}).", e);
         }

@@ -95,7 +95,16 @@ public static class ModelResolver
             if (File.Exists(teacher) && File.Exists(cardPath))
                 return (teacher, WithSize(ModelCard.Load(cardPath), imageSize), Path.GetFileName(Path.GetFullPath(model)));
             string hf = Path.Combine(model, "model.safetensors");
-            if (File.Exists(hf) && File.Exists(Path.Combine(model, "config.json")) && arch is not null)
+            string hfConfig = Path.Combine(model, "config.json");
+            if (File.Exists(hf) && File.Exists(hfConfig) && arch is null && HuggingFaceDinov3Layout.IsDinov3Config(File.ReadAllText(hfConfig)))
+            {
+                // A DINOv3ViTModel folder describes its own architecture.
+                layout = CheckpointLayout.HuggingFace;
+                var backbone = HuggingFaceDinov3Layout.ConfigFromJson(File.ReadAllText(hfConfig), hfConfig);
+                return (hf, new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(imageSize ?? DefaultInputSize(backbone)) },
+                    Path.GetFileName(Path.GetFullPath(model)));
+            }
+            if (File.Exists(hf) && File.Exists(hfConfig) && arch is not null)
             {
                 layout = CheckpointLayout.HuggingFace;
                 return (hf, CardFor(arch, imageSize), arch);
@@ -132,7 +141,10 @@ public static class ModelResolver
     {
         var backbone = VisionTransformerVariants.Get(arch);
         int size = imageSize ?? DefaultInputSize(backbone);
-        return new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(size) };
+        var preprocessing = PreprocessingFor(size);
+        if (VisionTransformerVariants.PixelStatistics(arch) is { } stats)
+            preprocessing = preprocessing with { Mean = stats.Mean, Std = stats.Std };
+        return new ModelCard { Backbone = backbone, Preprocessing = preprocessing };
     }
 
     static ModelCard WithSize(ModelCard card, int? size) =>

@@ -32,6 +32,8 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
+        if (model.Config.Family != BackboneFamily.Dinov2)
+            throw new ArgumentException($"ONNX export builds DINOv2's graph (learned position embedding); {BackboneCheckpoint.Describe(model.Config)} uses RoPE, which it does not build yet.");
         var (height, width, outputs, opset) = Validate(model.Config, options);
         var graph = BuildGraph(model, height, width, outputs, options.OrtAttention, opset);
 
