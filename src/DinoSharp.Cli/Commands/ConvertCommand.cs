@@ -26,6 +26,7 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
         public string To { get; init; } = "meta";
 
         [CommandOption("--out <PATH>")]
+        [Description("Where to write: a .pth or .safetensors file (--to meta) or a folder (--to hf); missing folders are created.")]
         public string Out { get; init; } = "";
     }
 

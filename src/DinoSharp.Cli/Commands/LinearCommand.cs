@@ -24,12 +24,15 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
         public int Epochs { get; init; } = 10;
 
         [CommandOption("--limit-train <N>")]
+        [Description("Use only the first N training images.")]
         public int? LimitTrain { get; init; }
 
         [CommandOption("--limit-test <N>")]
+        [Description("Use only the first N test images.")]
         public int? LimitTest { get; init; }
 
         [CommandOption("--json <FILE>")]
+        [Description("Also write the result as JSON (folders are created).")]
         public string? Json { get; init; }
     }
 
