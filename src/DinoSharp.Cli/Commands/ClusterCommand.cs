@@ -51,6 +51,8 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
         if (k <= 0) throw new UserErrorException($"--k {k}: must be a positive number of clusters.");
         if (s.Restarts <= 0) throw new UserErrorException($"--restarts {s.Restarts}: must be at least 1.");
         if (s.Show <= 0) throw new UserErrorException($"--show {s.Show}: must be at least 1.");
+        OutputPath.CheckFile("--json", s.Json);
+        OutputPath.CheckFolder("--sheet-dir", s.SheetDir);
         s.ApplyThreads();
 
         using var store = EmbeddingStore.Open(s.Store);

@@ -33,7 +33,15 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(s.In) || string.IsNullOrWhiteSpace(s.Out))
-            throw new UserErrorException("--in and --out are required.");
+            throw new UserErrorException("--in and --out are required, e.g. dino convert --in dinov2_vits14_pretrain.pth --arch vit_small --to hf --out hf/dinov2-small.");
+        bool toHf = s.To.ToLowerInvariant() switch
+        {
+            "meta" => false,
+            "hf" or "huggingface" => true,
+            _ => throw new UserErrorException($"--to {s.To}: use meta or hf."),
+        };
+        if (toHf) OutputPath.CheckFolder("--out", Path.GetDirectoryName(Path.GetFullPath(s.Out)));
+        else OutputPath.CheckFile("--out", s.Out);
         var card = s.Arch is not null
             ? new ModelCard { Backbone = VisionTransformerVariants.Get(s.Arch) }
             : File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.In))!, "model.json"))
@@ -41,17 +49,8 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
                 : throw new UserErrorException($"{s.In}: no model.json beside it; name the architecture with --arch.");
         using var vit = new DinoVisionTransformer(card.Backbone);
         BackboneCheckpoint.Load(vit, s.In, ModelSettings.ParseLayout(s.From));
-        switch (s.To.ToLowerInvariant())
-        {
-            case "meta":
-                BackboneCheckpoint.SaveMeta(vit, s.Out);
-                break;
-            case "hf" or "huggingface":
-                BackboneCheckpoint.SaveHuggingFace(vit, s.Out);
-                break;
-            default:
-                throw new UserErrorException($"--to {s.To}: use meta or hf.");
-        }
+        if (toHf) OutputPath.Write(s.Out, staged => BackboneCheckpoint.SaveHuggingFace(vit, staged));
+        else OutputPath.Write(s.Out, staged => BackboneCheckpoint.SaveMeta(vit, staged));
         Console.WriteLine($"Wrote {s.Out} ({s.To} layout, {BackboneCheckpoint.Describe(card.Backbone)}).");
         return CliRunner.Ok;
     }

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using DinoSharp.Data;
 using DinoSharp.Eval;
 using Spectre.Console;
@@ -44,6 +43,7 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var ks = ParseKs(s.K);
+        OutputPath.CheckFile("--json", s.Json);
         var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
         using var knn = new KnnClassifier(data.TrainX, data.TrainY, data.ClassNames.Count, new KnnOptions { Ks = ks, Temperature = s.Temperature });
         var result = knn.Evaluate(data.TestX, data.TestY);
@@ -59,7 +59,12 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
             per_class = data.ClassNames.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => result.PerClassAccuracy[x.i]),
             confusion_matrix = ToJagged(result.ConfusionMatrix),
         };
-        if (s.Json is not null) File.WriteAllText(s.Json, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        if (s.Json is not null)
+        {
+            var outputs = new OutputFiles();
+            outputs.AddJson(s.Json, json);
+            outputs.Commit();
+        }
         if (!s.Quiet)
         {
             var table = new Table().AddColumn("k").AddColumn("top-1");

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using DinoSharp.Eval;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -39,6 +38,7 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (s.Epochs < 1) throw new UserErrorException($"--epochs {s.Epochs}: must be at least 1.");
+        OutputPath.CheckFile("--json", s.Json);
         var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
         // Embeddings arrive L2-normalised (tiny per-dimension scale), for which DINOv2's learning-rate grid is far too
         // small; standardising each dimension with the training set's statistics puts every model on the grid's scale.
@@ -58,7 +58,12 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
             per_class = data.ClassNames.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => result.PerClassAccuracy[x.i]),
             confusion_matrix = KnnCommand.ToJagged(result.ConfusionMatrix),
         };
-        if (s.Json is not null) File.WriteAllText(s.Json, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        if (s.Json is not null)
+        {
+            var outputs = new OutputFiles();
+            outputs.AddJson(s.Json, json);
+            outputs.Commit();
+        }
         if (s.Quiet) Console.WriteLine(result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture));
         else AnsiConsole.MarkupLine($"Linear probe of [bold]{Markup.Escape(data.Model)}[/]: test top-1 [bold]{result.TestAccuracy:P2}[/] (best lr {result.BestLearningRate:G3} on validation)");
         return CliRunner.Ok;

@@ -51,6 +51,8 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
             throw new UserErrorException("--store and --query are required, e.g. dino search --store stores/test --query shoe.png --top 5.");
         if (s.Top <= 0) throw new UserErrorException($"--top {s.Top}: must be a positive number of neighbours.");
         if (s.Tile < 16) throw new UserErrorException($"--tile {s.Tile}: must be at least 16 pixels.");
+        OutputPath.CheckFile("--json", s.Json);
+        OutputPath.CheckFile("--sheet", s.Sheet);
 
         using var store = EmbeddingStore.Open(s.Store);
         if (store.Count == 0) throw new UserErrorException($"{store.BasePath}: the store is empty.");
