@@ -39,7 +39,7 @@ internal sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet) : 
 
     public void Warning(string text)
     {
-        if (task is not null) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(text));
-        else Console.Error.WriteLine("warning: " + text);
+        if (task is not null) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(Messages.AsWarning(text)["warning: ".Length..]));
+        else Messages.Warning(text);
     }
 }

@@ -39,7 +39,7 @@ internal static class DatasetEmbedding
                     catch (ImageDecodeException e)
                     {
                         skipped.Add(e.Message);
-                        Console.Error.WriteLine("warning: skipped " + e.Message);
+                        Messages.Warning("skipped " + e.Message);
                     }
                 }
                 if (images.Count > 0)
@@ -79,6 +79,8 @@ internal static class DatasetEmbedding
         }
         if (parts.Count == 0)
             throw new UserErrorException($"No image of {what} could be embedded ({skipped.Count} skipped).");
-        return new Result(torch.cat(parts, 0), labels.ToArray(), paths, sizes, skipped);
+        var embeddings = torch.cat(parts, 0);
+        Messages.WarnIfDegenerate(embeddings, embedder.Identity.Architecture);
+        return new Result(embeddings, labels.ToArray(), paths, sizes, skipped);
     }
 }

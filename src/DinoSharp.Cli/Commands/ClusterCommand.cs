@@ -58,6 +58,7 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
         using var store = EmbeddingStore.Open(s.Store);
         if (k > store.Count) throw new UserErrorException($"--k {k}: the store holds only {store.Count} embeddings.");
         var data = store.Embeddings;
+        Messages.WarnIfDegenerate(data, store.Source ?? store.Identity.Architecture);
         using var result = new KMeans(new KMeansOptions { Clusters = k, Restarts = s.Restarts, Seed = s.Seed, Metric = KMeansMetric.Cosine }).Fit(data);
         var nearest = result.NearestToCentroid(data, s.Show);
         var sizes = result.ClusterSizes();
@@ -126,7 +127,7 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
                 try { return loader.Load(path); }
                 catch (ImageDecodeException e)
                 {
-                    Console.Error.WriteLine($"warning: cluster sheet shows a grey tile for {path}: {e.Message}");
+                    Messages.Warning($"cluster sheet shows a grey tile for {path}: {e.Message}");
                     return new RgbImage(8, 8, Enumerable.Repeat((byte)160, 8 * 8 * 3).ToArray());
                 }
             }

@@ -80,7 +80,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         if (keep.Length == result.Paths.Count) return result;
         if (keep.Length == 0)
             throw new UserErrorException($"{store.BasePath} already holds all {result.Paths.Count} images of this dataset; nothing to append.");
-        Console.Error.WriteLine($"warning: {result.Paths.Count - keep.Length} of the {result.Paths.Count} images are already in {store.BasePath} (e.g. {result.Paths.First(held.Contains)}); appending only the {keep.Length} new ones.");
+        Messages.Warning($"{result.Paths.Count - keep.Length} of the {result.Paths.Count} images are already in {store.BasePath} (e.g. {result.Paths.First(held.Contains)}); appending only the {keep.Length} new ones.");
         using var index = TorchSharp.torch.tensor(keep.Select(i => (long)i).ToArray());
         var embeddings = result.Embeddings.index_select(0, index);
         result.Embeddings.Dispose();

@@ -48,6 +48,7 @@ internal class ModelSettings : WeightsSettings
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
         if (UsesOnnx(model)) return OpenOnnx(model, Features ?? defaultFeatures);
+        if (model.StartsWith("random:", StringComparison.Ordinal)) Messages.Note(ModelResolver.DescribeRandom(model["random:".Length..]), Quiet);
         // Raw pixels have no feature kind: a raw store's "pixels" (search reuses a store's kind) is not one to parse.
         var kind = ModelResolver.IsRawPixels(model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(Features ?? defaultFeatures);
         return ModelResolver.Open(model, kind, Arch, ImageSize, ParseLayout(Layout), TorchSharp.torch.device(Device), rawSize);

@@ -121,7 +121,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
                 try { return loader.Load(path); }
                 catch (ImageDecodeException e)
                 {
-                    Console.Error.WriteLine($"warning: contact sheet shows a grey tile for {path}: {e.Message}");
+                    Messages.Warning($"contact sheet shows a grey tile for {path}: {e.Message}");
                     return Placeholder;
                 }
             }

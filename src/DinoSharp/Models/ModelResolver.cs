@@ -9,7 +9,8 @@ namespace DinoSharp.Models;
 /// Turns the --model string every command shares into an embedder:
 /// <list type="bullet">
 /// <item><c>raw</c> (or <c>raw:N</c>): pixels resized to N×N (default: the rawSize argument), flattened;</item>
-/// <item><c>random:&lt;arch or config&gt;</c>: an untrained network (seed 0) of a named architecture or of a config file / shipped config;</item>
+/// <item><c>random:&lt;arch or config&gt;</c>: an untrained network (seed 0) of a named architecture (with LayerScale
+/// <see cref="RandomLayerScaleInit"/>, see <see cref="DescribeRandom"/>) or of a config file / shipped config (its own init);</item>
 /// <item>a run folder: its teacher_backbone.safetensors and model.json, or, while training, the newest checkpoint's teacher;</item>
 /// <item>a .safetensors or .pth backbone file: with the model.json beside it, or with <c>--arch</c>.</item>
 /// </list>
@@ -68,12 +69,38 @@ public static class ModelResolver
     /// <summary>True for <c>raw</c> and <c>raw:N</c>, the raw-pixel baseline (it has no feature kind).</summary>
     public static bool IsRawPixels(string model) => model == "raw" || model.StartsWith("raw:", StringComparison.Ordinal);
 
+    /// <summary>
+    /// LayerScale init of <c>random:&lt;arch&gt;</c>. The named variants carry the reference's training init, 1e-5, under
+    /// which an untrained network's blocks barely touch the tokens: every image then gets the same cls embedding
+    /// (pairwise cosine 1.000000) and the untrained baseline is degenerate. 1.0, the default config's value, gives the
+    /// meaningful untrained baseline that <c>random:&lt;run&gt;/config.json</c> also gives.
+    /// </summary>
+    public const double RandomLayerScaleInit = 1.0;
+
+    /// <summary>The untrained network <c>random:&lt;what&gt;</c> builds (seed 0 in every case).</summary>
+    /// <param name="what">A named architecture, a training config file, or a shipped config's name.</param>
+    /// <exception cref="ArgumentException">None of these.</exception>
+    public static VisionTransformerConfig RandomBackbone(string what)
+    {
+        ArgumentNullException.ThrowIfNull(what);
+        if (File.Exists(what)) return SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
+        if (DefaultConfigs.Names.Contains(what)) return SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
+        return VisionTransformerVariants.Get(what) with { InitValues = RandomLayerScaleInit };
+    }
+
+    /// <summary>One line saying how <c>random:&lt;what&gt;</c> is initialised, for a command to print before using it.</summary>
+    public static string DescribeRandom(string what)
+    {
+        var backbone = RandomBackbone(what);
+        string origin = File.Exists(what) || DefaultConfigs.Names.Contains(what) ? $"the backbone of config {what}" : $"architecture {what}";
+        string init = backbone.InitValues.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
+        return $"random:{what}: untrained {origin}, seed 0, LayerScale init {init}" +
+            (backbone.InitValues < 1e-3 ? " (the reference training init: expect near-identical cls embeddings)" : "");
+    }
+
     static ResolvedBackbone Random(string what, int? imageSize)
     {
-        VisionTransformerConfig backbone;
-        if (File.Exists(what)) backbone = SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
-        else if (DefaultConfigs.Names.Contains(what)) backbone = SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
-        else backbone = VisionTransformerVariants.Get(what);
+        var backbone = RandomBackbone(what);
         int size = imageSize ?? DefaultInputSize(backbone);
         using var generator = new torch.Generator(0);
         return new ResolvedBackbone(new DinoVisionTransformer(backbone, generator), PreprocessingFor(size), $"random:{what}", "untrained-seed0");
