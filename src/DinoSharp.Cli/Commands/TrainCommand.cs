@@ -33,7 +33,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public long? Steps { get; init; }
 
         [CommandOption("--resume")]
-        [Description("Continue from the latest valid checkpoint in --out.")]
+        [Description("Continue from the latest valid checkpoint in --out, with the run's own config.json (--config and --set, when given, must agree with it).")]
         public bool Resume { get; init; }
 
         [CommandOption("--set <KEY=VALUE>")]
@@ -41,16 +41,47 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         public string[] Set { get; init; } = [];
     }
 
-    /// <summary>The command line that continues this run, quoted for a POSIX shell.</summary>
+    /// <summary>The command line that continues this run (its config comes from the run folder), quoted for a POSIX shell.</summary>
     static string ResumeCommand(Settings s, string outDir, int ranks)
     {
         var args = ranks > 1 ? new List<string> { "mpirun", "-np", ranks.ToString(CultureInfo.InvariantCulture), "dino", "train" } : ["dino", "train"];
-        if (s.Config is not null) args.AddRange(["--config", s.Config]);
-        if (s.Data is not null) args.AddRange(["--data", s.Data]);
         args.AddRange(["--out", outDir, "--resume"]);
-        foreach (var x in s.Set) args.AddRange(["--set", x]);
         if (s.Device != "cpu") args.AddRange(["--device", s.Device]);
         return string.Join(' ', args.Select(Quote));
+    }
+
+    /// <summary>The command line that trains a <paramref name="steps"/>-step run with the configuration of <paramref name="outDir"/>, in a new folder beside it.</summary>
+    static string LongerRunCommand(string outDir, long steps) =>
+        string.Join(' ', new[] { "dino", "train", "--config", Path.Combine(outDir, "config.json"), "--steps", steps.ToString(CultureInfo.InvariantCulture),
+            "--out", $"{Path.TrimEndingDirectorySeparator(outDir)}-{steps}steps" }.Select(Quote));
+
+    /// <summary>
+    /// A resumed run keeps the length it was planned for (the schedules end there): asking for another length is refused
+    /// with the command that trains it, and a finished run says so instead of "training" zero steps.
+    /// </summary>
+    /// <returns>True when the run is already finished (nothing to do).</returns>
+    static bool CheckResume(Settings s, string outDir)
+    {
+        if (DinoTrainer.PlannedSteps(outDir) is not { } planned) return false;
+        if (s.Steps is { } asked && asked != planned)
+            throw new UserErrorException(DinoTrainer.ExtensionRefused(outDir, planned, asked) + " That is: " + LongerRunCommand(outDir, asked));
+        var latest = new CheckpointStore(Path.Combine(outDir, "checkpoints"), int.MaxValue).Latest();
+        if (latest is not { } done || done.State.Step < planned) return false;
+        Console.WriteLine($"{outDir} already finished its {planned} steps: nothing to resume. For a longer run: {LongerRunCommand(outDir, 2 * planned)}");
+        return true;
+    }
+
+    /// <summary>
+    /// A run of neither --steps nor --minutes would silently plan the config's whole schedule (125,000 steps for the
+    /// default: days on a CPU); it is asked for explicitly instead.
+    /// </summary>
+    static void RequireLength(Settings s, DinoTrainingConfig config)
+    {
+        if (s.Steps is not null || s.Minutes is not null) return;
+        long full = (long)config.Optim.Epochs * config.Train.OfficialEpochLength;
+        throw new UserErrorException(string.Create(CultureInfo.InvariantCulture,
+            $"give the run a length: --minutes M (the schedules are fitted to the time) or --steps N. The config's full schedule is {full:N0} steps " +
+            $"(optim.epochs {config.Optim.Epochs} × train.official_epoch_length {config.Train.OfficialEpochLength}), hours to days on a CPU; to run it anyway: --steps {full}."));
     }
 
     static string Quote(string arg) =>
@@ -58,12 +89,16 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
+        if (s.Resume && s.Out is null) throw new UserErrorException("--resume needs --out <run folder>.");
         var overrides = s.Set.ToList();
         if (s.Data is not null) overrides.Add("train.dataset=" + s.Data);
-        var defaults = s.Config is null ? DefaultConfigs.FashionMnistCpu : null;
-        var config = TrainingConfigLoader.Resolve(s.Config, overrides, defaults);
+        // --resume continues with the run's own config.json (--set and --data apply on top and must leave it unchanged).
+        string? runConfig = s.Resume && File.Exists(Path.Combine(s.Out!, "config.json")) ? Path.Combine(s.Out!, "config.json") : null;
+        var defaults = s.Config is null && runConfig is null ? DefaultConfigs.FashionMnistCpu : null;
+        var config = TrainingConfigLoader.Resolve(s.Config ?? runConfig, overrides, defaults);
         string outDir = s.Out ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
-        if (s.Resume && s.Out is null) throw new UserErrorException("--resume needs --out <run folder>.");
+        if (s.Resume && CheckResume(s, outDir)) return CliRunner.Ok;
+        if (DinoTrainer.PlannedSteps(outDir) is null || !s.Resume) RequireLength(s, config);
         var options = new TrainingOptions
         {
             OutputDir = outDir, MaxMinutes = s.Minutes, MaxSteps = s.Steps, Resume = s.Resume, Device = s.Device, Threads = s.Threads,
