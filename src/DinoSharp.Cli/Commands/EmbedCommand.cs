@@ -53,13 +53,14 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         }
         if (!s.Append && EmbeddingStore.Exists(outPath))
             throw new UserErrorException($"{outPath}: an embedding store already exists; add to it with --append or choose another --out.");
-        DatasetEmbedding.Result result;
+        EmbeddedDataset result;
         try
         {
             result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, (int)end, (int)start);
             if (existing is not null) result = WithoutRowsIn(existing, result);
         }
         catch { existing?.Dispose(); throw; }
+        using var embedded = result;
         using var store = existing ?? EmbeddingStore.Create(outPath, embedder.Identity, (int)result.Embeddings.shape[1]);
         store.Source ??= ModelSettings.SourceOf(s.Model);
         if (shard is { } p) store.Shard = new EmbeddingShard(p.Index, p.Count, s.Data, images, start, end);
@@ -73,7 +74,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
     }
 
     /// <summary>The rows of <paramref name="result"/> whose image the store does not hold yet: --append twice would otherwise make every search return duplicates.</summary>
-    static DatasetEmbedding.Result WithoutRowsIn(EmbeddingStore store, DatasetEmbedding.Result result)
+    static EmbeddedDataset WithoutRowsIn(EmbeddingStore store, EmbeddedDataset result)
     {
         var held = store.Rows.Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
         var keep = Enumerable.Range(0, result.Paths.Count).Where(i => !held.Contains(result.Paths[i])).ToArray();

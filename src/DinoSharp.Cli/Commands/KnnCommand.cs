@@ -44,12 +44,12 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
     {
         var ks = ParseKs(s.K);
         OutputPath.CheckFile("--json", s.Json);
-        var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
+        using var data = LabelledFeatureArguments.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
         using var knn = new KnnClassifier(data.TrainX, data.TrainY, data.ClassNames.Count, new KnnOptions { Ks = ks, Temperature = s.Temperature });
         var result = knn.Evaluate(data.TestX, data.TestY);
         var json = new
         {
-            model = data.Model,
+            model = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             n_train = data.TrainX.shape[0],
@@ -69,7 +69,8 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
         {
             var table = new Table().AddColumn("k").AddColumn("top-1");
             foreach (var a in result.PerK) table.AddRow(a.K.ToString(CultureInfo.InvariantCulture), a.Top1.ToString("P2", CultureInfo.InvariantCulture));
-            AnsiConsole.Write(new Rule($"kNN: {Markup.Escape(data.Model)}"));
+            // A plain line wraps where a rule's title would be cut, and the feature kind is at its end.
+            AnsiConsole.MarkupLine($"[bold]kNN[/] of {Markup.Escape(data.Model.ToString())}");
             AnsiConsole.Write(table);
         }
         else

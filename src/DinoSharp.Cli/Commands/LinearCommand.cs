@@ -39,17 +39,12 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
     {
         if (s.Epochs < 1) throw new UserErrorException($"--epochs {s.Epochs}: must be at least 1.");
         OutputPath.CheckFile("--json", s.Json);
-        var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
-        // Embeddings arrive L2-normalised (tiny per-dimension scale), for which DINOv2's learning-rate grid is far too
-        // small; standardising each dimension with the training set's statistics puts every model on the grid's scale.
-        using var mean = data.TrainX.mean([0], keepdim: true);
-        using var std = data.TrainX.std([0], keepdim: true).clamp_min(1e-6);
-        using var trainX = (data.TrainX - mean) / std;
-        using var testX = (data.TestX - mean) / std;
-        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(trainX, data.TrainY, testX, data.TestY, data.ClassNames.Count);
+        using var data = LabelledFeatureArguments.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
+        // The library's protocol, standardised features included (LinearProbeOptions.StandardizeFeatures).
+        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(data.TrainX, data.TrainY, data.TestX, data.TestY, data.ClassNames.Count);
         var json = new
         {
-            model = data.Model,
+            model = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             top1 = result.TestAccuracy,
@@ -65,7 +60,7 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
             outputs.Commit();
         }
         if (s.Quiet) Console.WriteLine(result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture));
-        else AnsiConsole.MarkupLine($"Linear probe of [bold]{Markup.Escape(data.Model)}[/]: test top-1 [bold]{result.TestAccuracy:P2}[/] (best lr {result.BestLearningRate:G3} on validation)");
+        else AnsiConsole.MarkupLine($"Linear probe of [bold]{Markup.Escape(data.Model.ToString())}[/]: test top-1 [bold]{result.TestAccuracy:P2}[/] (best lr {result.BestLearningRate:G3} on validation)");
         return CliRunner.Ok;
     }
 }

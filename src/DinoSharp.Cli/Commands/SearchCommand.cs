@@ -152,7 +152,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
                 table.AddRow((r + 1).ToString(CultureInfo.InvariantCulture), hits[i][r].Score.ToString("F4", CultureInfo.InvariantCulture),
                     Markup.Escape(row.Path), Markup.Escape(ClassOf(row.Label) ?? ""));
             }
-            AnsiConsole.Write(new Rule($"neighbours of {Markup.Escape(queryList[i].Path)}"));
+            AnsiConsole.MarkupLine($"[bold]neighbours[/] of {Markup.Escape(queryList[i].Path)}");
             AnsiConsole.Write(table);
         }
         if (queryList.Count > MaxShownQueries)

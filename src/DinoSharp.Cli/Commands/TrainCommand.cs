@@ -60,9 +60,12 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     /// with the command that trains it, and a finished run says so instead of "training" zero steps.
     /// </summary>
     /// <returns>True when the run is already finished (nothing to do).</returns>
-    static bool CheckResume(Settings s, string outDir)
+    static bool CheckResume(Settings s, string outDir, DinoTrainingConfig config)
     {
         if (DinoTrainer.PlannedSteps(outDir) is not { } planned) return false;
+        // Another configuration is the first thing wrong: the trainer refuses it naming the keys that differ.
+        string saved = Path.Combine(outDir, "config.json");
+        if (!File.Exists(saved) || File.ReadAllText(saved) != TrainingConfigLoader.ToJson(config)) return false;
         if (s.Steps is { } asked && asked != planned)
             throw new UserErrorException(DinoTrainer.ExtensionRefused(outDir, planned, asked) + " That is: " + LongerRunCommand(outDir, asked));
         var latest = new CheckpointStore(Path.Combine(outDir, "checkpoints"), int.MaxValue).Latest();
@@ -87,6 +90,13 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
     static string Quote(string arg) =>
         arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
 
+    /// <summary>Images in the training set, for passes over the data; null when it cannot be opened (the trainer then says why).</summary>
+    static long? DatasetSize(DinoTrainingConfig config)
+    {
+        try { return DinoSharp.Data.DatasetSpec.Open(config.Train.Dataset).Count; }
+        catch (Exception e) when (e is ArgumentException or IOException or DinoSharp.Data.DatasetNotFoundException or InvalidDataException) { return null; }
+    }
+
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (s.Resume && s.Out is null) throw new UserErrorException("--resume needs --out <run folder>.");
@@ -97,7 +107,7 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         var defaults = s.Config is null && runConfig is null ? DefaultConfigs.FashionMnistCpu : null;
         var config = TrainingConfigLoader.Resolve(s.Config ?? runConfig, overrides, defaults);
         string outDir = s.Out ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
-        if (s.Resume && CheckResume(s, outDir)) return CliRunner.Ok;
+        if (s.Resume && CheckResume(s, outDir, config)) return CliRunner.Ok;
         if (DinoTrainer.PlannedSteps(outDir) is null || !s.Resume) RequireLength(s, config);
         var options = new TrainingOptions
         {
@@ -106,12 +116,15 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
 
         // The first SIGINT / SIGTERM finishes the current step and writes a checkpoint; a second one stops at once.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleTrainingProgress? shown = null;
         void OnSignal(PosixSignalContext ctx)
         {
             if (cts.IsCancellationRequested) return;
             ctx.Cancel = true;
             cts.Cancel();
-            Console.Error.WriteLine($"{ctx.Signal}: stopping after the current step and writing a checkpoint (send it again to stop at once).");
+            string text = $"{ctx.Signal}: stopping after the current step and writing a checkpoint (send it again to stop at once).";
+            if (shown is { } p) p.Interrupting(text);
+            else Console.Error.WriteLine(text);
         }
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -119,21 +132,36 @@ internal sealed class TrainCommand : Command<TrainCommand.Settings>
         // Under `mpirun -np N` (N > 1) the ranks train data-parallel; a failing rank ends them all (DinoApp aborts the job),
         // so the communicator is finalised only after a run that every rank finished.
         var comm = Communicator.FromEnvironment();
+        long? images = DatasetSize(config);
         TrainingResult result;
         if (CommonSettings.Interactive && !s.Quiet)
         {
             result = null!;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("starting", maxValue: 1);
-                    result = new DinoTrainer(config, options, new ConsoleTrainingProgress(task, s.Quiet), comm).Run(cts.Token);
-                });
+            try
+            {
+                AnsiConsole.Progress()
+                    .AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new CountColumn("steps"), new RateColumn("steps"), new EtaColumn())
+                    .Start(ctx =>
+                    {
+                        // Indeterminate (no percentage, no ETA) while the run is being set up and, for --minutes, calibrated.
+                        var task = ctx.AddTask("setting up", maxValue: 1);
+                        task.IsIndeterminate = true;
+                        shown = new ConsoleTrainingProgress(task, s.Quiet, images, config.Train.BatchSize);
+                        result = new DinoTrainer(config, options, shown, comm).Run(cts.Token);
+                        if (result.Outcome == TrainingOutcome.Completed) task.Value = task.MaxValue;
+                        task.StopTask();
+                    });
+            }
+            finally
+            {
+                shown?.Flush();
+                shown = null;
+            }
         }
         else
         {
-            result = new DinoTrainer(config, options, new ConsoleTrainingProgress(null, s.Quiet), comm).Run(cts.Token);
+            result = new DinoTrainer(config, options, new ConsoleTrainingProgress(null, s.Quiet, images, config.Train.BatchSize), comm).Run(cts.Token);
         }
         var (root, ranks) = (comm.Rank == 0, comm.WorldSize);
         comm.Dispose();

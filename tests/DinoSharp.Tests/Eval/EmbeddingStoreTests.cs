@@ -53,16 +53,16 @@ public sealed class EmbeddingStoreTests : IDisposable
             using var x = torch.ones(1, 4);
             store.Append(x, ["x"]);
             store.Save();
-            var inline = Assert.Throws<InvalidOperationException>(() => store.Append(x, ["y"], producedBy: Base));
+            var inline = Assert.Throws<EmbeddingStoreMismatchException>(() => store.Append(x, ["y"], producedBy: Base));
             Assert.Contains("vit_small_patch14_dinov2", inline.Message);
             Assert.Contains("vit_base_patch14_dinov2", inline.Message);
         }
-        var e = Assert.Throws<InvalidOperationException>(() => EmbeddingStore.OpenForAppend(path, Base));
+        var e = Assert.Throws<EmbeddingStoreMismatchException>(() => EmbeddingStore.OpenForAppend(path, Base));
         Assert.Contains("vit_small_patch14_dinov2 (checkpoint ab12cd34ef56", e.Message);
         Assert.Contains("vit_base_patch14_dinov2 (checkpoint 998877665544", e.Message);
         using var other = EmbeddingStore.Create(Path.Combine(dir, "other"), Base, 4);
         using var existing = EmbeddingStore.Open(path);
-        Assert.Throws<InvalidOperationException>(() => existing.Append(other));
+        Assert.Throws<EmbeddingStoreMismatchException>(() => existing.Append(other));
     }
 
     [Fact]
