@@ -43,6 +43,7 @@ internal sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet, lo
         {
             task.MaxValue = totalSteps;   // a --minutes run may re-plan its length after its first steps
             task.Value = m.Step;
+            if (clock.Elapsed.TotalSeconds > 0 && m.Step > startStep) task.Tag = new MeasuredRate((m.Step - startStep) / clock.Elapsed.TotalSeconds);
             task.Description = string.Create(CultureInfo.InvariantCulture, $"loss {m.TotalLoss:F3}{knn}{Passes(m.Step)}");
         }
         else if (!quiet)
@@ -60,13 +61,13 @@ internal sealed class ConsoleTrainingProgress(ProgressTask? task, bool quiet, lo
     public void Message(string text)
     {
         if (quiet) return;
-        if (task is not null) AnsiConsole.MarkupLine(Markup.Escape(text));
+        if (task is not null) Messages.AboveLiveDisplay(text, "");
         else Console.WriteLine(text);
     }
 
     public void Warning(string text)
     {
-        if (task is not null) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(Messages.AsWarning(text)["warning: ".Length..]));
+        if (task is not null) Messages.AboveLiveDisplay(Messages.AsWarning(text)["warning: ".Length..], "[yellow]warning:[/] ");
         else Messages.Warning(text);
     }
 

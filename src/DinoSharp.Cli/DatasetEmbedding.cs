@@ -49,7 +49,12 @@ internal static class DatasetEmbedding
                 },
             });
         }
-        Messages.WarnIfDegenerate(result.Embeddings, embedder.Identity.Architecture);
+        Messages.WarnIfDegenerate(result.Embeddings, embedder switch
+        {
+            BackboneEmbedder b => b.Source,
+            OnnxBackboneEmbedder o => o.Metadata.Source,
+            _ => embedder.Identity.Architecture,
+        });
         return result;
     }
 }

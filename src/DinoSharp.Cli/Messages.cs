@@ -1,4 +1,5 @@
 using DinoSharp.Eval;
+using Spectre.Console;
 
 namespace DinoSharp.Cli;
 
@@ -11,6 +12,32 @@ internal static class Messages
 
     /// <summary>Writes <paramref name="text"/> as a warning to stderr.</summary>
     public static void Warning(string text) => Console.Error.WriteLine(AsWarning(text));
+
+    /// <summary>
+    /// Prints a line above a live progress display, wrapped at the terminal's width by word: a line the terminal wraps
+    /// itself throws off the display's count of lines to redraw, leaving a stale copy of the bar behind.
+    /// </summary>
+    public static void AboveLiveDisplay(string text, string markupPrefix)
+    {
+        int width = Math.Max(20, AnsiConsole.Profile.Width - 1);
+        int prefixLength = Spectre.Console.Markup.Remove(markupPrefix).Length;
+        var lines = new List<string>();
+        var line = new System.Text.StringBuilder();
+        foreach (var word in text.Split(' '))
+        {
+            int limit = width - (lines.Count == 0 ? prefixLength : 2);
+            if (line.Length > 0 && line.Length + 1 + word.Length > limit)
+            {
+                lines.Add(line.ToString());
+                line.Clear();
+            }
+            if (line.Length > 0) line.Append(' ');
+            line.Append(word);
+        }
+        lines.Add(line.ToString());
+        for (int i = 0; i < lines.Count; i++)
+            AnsiConsole.MarkupLine((i == 0 ? markupPrefix : "  ") + Spectre.Console.Markup.Escape(lines[i]));
+    }
 
     /// <summary>Writes a note to stderr unless quiet (stdout stays for results).</summary>
     public static void Note(string text, bool quiet)

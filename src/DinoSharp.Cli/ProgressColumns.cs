@@ -4,6 +4,13 @@ using Spectre.Console.Rendering;
 
 namespace DinoSharp.Cli;
 
+/// <summary>
+/// A rate measured by the caller and kept in <see cref="ProgressTask.Tag"/>: training reports its progress only at
+/// logged steps, further apart than Spectre's speed window, so its rate is steps since the start over time since it.
+/// </summary>
+/// <param name="PerSecond">Units per second.</param>
+internal sealed record MeasuredRate(double PerSecond);
+
 /// <summary>"120/450 steps": the count done of the count planned.</summary>
 internal sealed class CountColumn(string unit) : ProgressColumn
 {
@@ -17,7 +24,8 @@ internal sealed class RateColumn(string unit) : ProgressColumn
 {
     public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
     {
-        if (task.Speed is not { } speed || task.IsIndeterminate || speed <= 0) return new Text($"… {unit}/s", new Style(Color.Grey));
+        double? measured = task.Tag is MeasuredRate r ? r.PerSecond : task.Speed;
+        if (measured is not { } speed || task.IsIndeterminate || speed <= 0) return new Text($"… {unit}/s", new Style(Color.Grey));
         string rate = speed >= 10 ? speed.ToString("F0", CultureInfo.InvariantCulture) : speed.ToString("F2", CultureInfo.InvariantCulture);
         return new Text($"{rate} {unit}/s", new Style(Color.Green));
     }
@@ -29,7 +37,8 @@ internal sealed class EtaColumn : ProgressColumn
     public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
     {
         if (task.IsFinished) return new Text($"took {Format(task.ElapsedTime ?? TimeSpan.Zero)}", new Style(Color.Grey));
-        return task.RemainingTime is { } left && !task.IsIndeterminate
+        TimeSpan? remaining = task.Tag is MeasuredRate { PerSecond: > 0 } r ? TimeSpan.FromSeconds((task.MaxValue - task.Value) / r.PerSecond) : task.RemainingTime;
+        return remaining is { } left && !task.IsIndeterminate
             ? new Text($"ETA {Format(left)}", new Style(Color.Yellow))
             : new Text("ETA …", new Style(Color.Grey));
     }

@@ -10,12 +10,16 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
     public sealed class Settings : CommonSettings
     {
         [CommandOption("--in <FILE>")]
-        [Description("Backbone weights: .pth or .safetensors.")]
+        [Description("Backbone weights: .pth or .safetensors, a Hugging Face folder, or a run folder.")]
         public string In { get; init; } = "";
 
         [CommandOption("--arch <NAME>")]
-        [Description("Architecture (vit_small, vit_large_reg4, dinov2_vitb14, ...); read from model.json beside --in when omitted.")]
+        [Description("Architecture (vit_small, vit_large_reg4, dinov2_vitb14, ...); read from model.json beside --in (or a Hugging Face folder's config.json) when omitted.")]
         public string? Arch { get; init; }
+
+        [CommandOption("--arch-file <MODEL_JSON>")]
+        [Description("A model.json describing --in's architecture (docs/model-json.md), for sizes no --arch name covers.")]
+        public string? ArchFile { get; init; }
 
         [CommandOption("--from <LAYOUT>")]
         [Description("Key layout of --in: meta (default), hf, teacher, student.")]
@@ -42,16 +46,11 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
         };
         if (toHf) OutputPath.CheckFolder("--out", Path.GetDirectoryName(Path.GetFullPath(s.Out)));
         else OutputPath.CheckFile("--out", s.Out);
-        var card = s.Arch is not null
-            ? new ModelCard { Backbone = VisionTransformerVariants.Get(s.Arch) }
-            : File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.In))!, "model.json"))
-                ? ModelCard.Load(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(s.In))!, "model.json"))
-                : throw new UserErrorException($"{s.In}: no model.json beside it; name the architecture with --arch.");
-        using var vit = new DinoVisionTransformer(card.Backbone);
-        BackboneCheckpoint.Load(vit, s.In, ModelSettings.ParseLayout(s.From));
+        using var resolved = ModelResolver.OpenBackbone(s.In, new ModelRequest { Arch = s.Arch, ArchFile = s.ArchFile, Layout = ModelSettings.ParseLayout(s.From) });
+        var vit = resolved.Backbone;
         if (toHf) OutputPath.Write(s.Out, staged => BackboneCheckpoint.SaveHuggingFace(vit, staged));
         else OutputPath.Write(s.Out, staged => BackboneCheckpoint.SaveMeta(vit, staged));
-        Console.WriteLine($"Wrote {s.Out} ({s.To} layout, {BackboneCheckpoint.Describe(card.Backbone)}).");
+        Console.WriteLine($"Wrote {s.Out} ({s.To} layout, {BackboneCheckpoint.Describe(vit.Config)}).");
         return CliRunner.Ok;
     }
 }

@@ -41,7 +41,7 @@ internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
         var (height, width, dynamic) = ParseSize(s.Size);
         // A square size is also the preprocessing the ONNX backend will apply to images.
         int? square = height is { } h && h == width ? h : null;
-        using var resolved = ModelResolver.OpenBackbone(s.Model, s.Arch, square, ModelSettings.ParseLayout(s.Layout));
+        using var resolved = ModelResolver.OpenBackbone(s.Model, s.Request(square));
         var options = new OnnxExportOptions
         {
             Height = height,

@@ -49,7 +49,8 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
         var result = knn.Evaluate(data.TestX, data.TestY);
         var json = new
         {
-            model = data.Model.ToString(),
+            model = string.IsNullOrWhiteSpace(s.Model) ? data.Model.ToString() : s.Model,
+            identity = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             n_train = data.TrainX.shape[0],

@@ -44,7 +44,8 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
         var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(data.TrainX, data.TrainY, data.TestX, data.TestY, data.ClassNames.Count);
         var json = new
         {
-            model = data.Model.ToString(),
+            model = string.IsNullOrWhiteSpace(s.Model) ? data.Model.ToString() : s.Model,
+            identity = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             top1 = result.TestAccuracy,

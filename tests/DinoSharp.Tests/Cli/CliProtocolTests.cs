@@ -40,7 +40,8 @@ public sealed class CliProtocolTests : IDisposable
         var expected = knn.Evaluate(data.TestX, data.TestY);
 
         var root = Json(json);
-        Assert.Equal(embedder.Identity.ToString(), root.GetProperty("model").GetString());
+        Assert.Equal(embedder.Identity.ToString(), root.GetProperty("identity").GetString());
+        Assert.Equal(TinyRun.Baseline, root.GetProperty("model").GetString());
         foreach (var a in expected.PerK)
             Assert.Equal(a.Top1, root.GetProperty("top1").GetProperty($"{a.K}").GetDouble());
         Assert.Equal(expected.BestK, root.GetProperty("best_k").GetInt32());
