@@ -22,15 +22,18 @@ public sealed class CliOutputPathTests : IDisposable
     public void Knn_and_linear_create_the_folders_of_their_json()
     {
         string knn = Fresh("a/b/k.json"), linear = Fresh("c/d/l.json");
-        var (code, error) = CliCommandTests.Dino("knn", "--model", "raw:8", "--train", "fashion-mnist:test", "--test", "fashion-mnist:test",
+        var (images, labels) = files.FakeFashion(80);
+        string data = $"idx:{images},{labels}";
+        var (code, error) = CliCommandTests.Dino("knn", "--model", "raw:8", "--train", data, "--test", data,
             "--limit-train", "60", "--limit-test", "20", "--k", "5", "--json", knn, "--quiet");
         Assert.True(code == 0, error);
         Assert.Contains("\"top1\"", File.ReadAllText(knn));
-        (code, error) = CliCommandTests.Dino("linear", "--model", "raw:8", "--train", "fashion-mnist:test", "--test", "fashion-mnist:test",
+        (code, error) = CliCommandTests.Dino("linear", "--model", "raw:8", "--train", data, "--test", data,
             "--limit-train", "60", "--limit-test", "20", "--epochs", "1", "--json", linear, "--quiet");
         Assert.True(code == 0, error);
         Assert.Contains("\"best_lr\"", File.ReadAllText(linear));
-        Assert.Empty(Leftovers(files.Folder));
+        Assert.Empty(Leftovers(Path.Combine(files.Folder, "a")));
+        Assert.Empty(Leftovers(Path.Combine(files.Folder, "c")));
     }
 
     [Fact]

@@ -32,7 +32,10 @@ public sealed class CliProgressTests
     [Fact]
     public void The_knn_title_names_the_whole_identity_with_its_feature_kind()
     {
-        var (code, stdout, stderr) = DinoCli.Run(["knn", "--model", "raw:8", "--train", "fashion-mnist:test", "--test", "fashion-mnist:test",
+        using var files = new DinoSharp.Tests.Data.TestImages();
+        var (images, labels) = files.FakeFashion(60);
+        string data = $"idx:{images},{labels}";
+        var (code, stdout, stderr) = DinoCli.Run(["knn", "--model", "raw:8", "--train", data, "--test", data,
             "--limit-train", "50", "--limit-test", "10", "--k", "5"]);
         Assert.True(code == 0, stderr);
         string text = Regex.Replace(stdout, @"\s+", " ");
