@@ -22,6 +22,12 @@ internal static class ArgumentCheck
         int next = 1;
         if (verb.StartsWith('-'))
             throw new UserErrorException($"{verb}: expected a command first, e.g. dino train --minutes 10 (dino help lists them).");
+        if (!verbs.ContainsKey(verb) && ConventionalSettings(verb, verbs) is { } settings)
+        {
+            // A verb registered without being recorded in the table (its command type is <Verb>Command): still checked.
+            CheckOptions(verb, args.Skip(1).ToList(), settings);
+            return;
+        }
         if (!verbs.ContainsKey(verb))
         {
             // A branch ("export"): its sub-verb is the next word.
@@ -37,10 +43,29 @@ internal static class ArgumentCheck
             }
             else
             {
-                throw new UserErrorException($"unknown command '{verb}'" + Hint(verb, shownVerbs) + " (dino help lists them).");
+                throw new UserErrorException($"unknown command '{verb}'" + Hint(verb, shownVerbs.Concat(ConventionalVerbs(verbs))) + " (dino help lists them).");
             }
         }
         CheckOptions(verb, args.Skip(next).ToList(), verbs[verb]);
+    }
+
+    /// <summary>Command types of this assembly that no recorded verb uses, by the verb their name implies (ServeCommand: serve).</summary>
+    static IEnumerable<(string Verb, Type Settings)> Unrecorded(IReadOnlyDictionary<string, Type> verbs) =>
+        typeof(ArgumentCheck).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && t.Name.EndsWith("Command", StringComparison.Ordinal) && SettingsOf(t) is not null)
+            .Select(t => (Verb: t.Name[..^"Command".Length].ToLowerInvariant(), Settings: SettingsOf(t)!))
+            .Where(x => !verbs.Values.Contains(x.Settings));
+
+    static Type? ConventionalSettings(string verb, IReadOnlyDictionary<string, Type> verbs) =>
+        Unrecorded(verbs).FirstOrDefault(x => x.Verb == verb).Settings;
+
+    static IEnumerable<string> ConventionalVerbs(IReadOnlyDictionary<string, Type> verbs) => Unrecorded(verbs).Select(x => x.Verb);
+
+    static Type? SettingsOf(Type command)
+    {
+        for (var t = command; t is not null; t = t.BaseType)
+            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Command<>)) return t.GetGenericArguments()[0];
+        return null;
     }
 
     static string Hint(string word, IEnumerable<string> known) =>
