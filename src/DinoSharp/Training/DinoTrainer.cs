@@ -490,7 +490,7 @@ public sealed class DinoTrainer
         var diffs = File.Exists(saved) ? TrainingConfigLoader.Differences(File.ReadAllText(saved), configJson) : [];
         return $"{outDir}: the configuration differs from the one the run started with ({saved})" +
             (diffs.Count > 0 ? $": {string.Join("; ", diffs.Take(5))}{(diffs.Count > 5 ? $" and {diffs.Count - 5} more" : "")}" : "") +
-            ". Resume with the same --config and --set values, or start a new run with another --out.";
+            ". Resume without --config and --set (the run folder's config.json is used), or start a new run with another --out.";
     }
 
     /// <summary>The steps a run folder was planned for (its schedules span exactly these), or null when it has no plan yet.</summary>
