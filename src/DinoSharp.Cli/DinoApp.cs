@@ -91,6 +91,7 @@ internal static class DinoApp
                     .WithExample("export", "onnx", "--model", "runs/fmnist", "--out", "fmnist.onnx")
                     .WithExample("export", "onnx", "--model", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--out", "vits14.onnx", "--size", "224", "224", "--outputs", "cls,patch");
             });
+            config.AddCommand<ServeCommand>("serve").WithDescription("Explore a folder in the browser: gallery, search by click or upload, near-duplicates, clusters, patch-similarity maps.").WithExample("serve", "--model", "runs/photos", "--data", "/var/cache/dinosharp/photos-all");
             config.AddCommand<ReportCommand>("report")
                 .WithDescription("Write a run's HTML report (plots of losses, schedules, kNN over time, collapse signals, confusion matrix, config).")
                 .WithExample("report", "runs/fmnist");
