@@ -7,15 +7,15 @@ namespace DinoSharp.Server;
 /// <summary>k-means (cosine, the library's k-means++ restarts) over the store with purity/NMI against labels, one result per (k, seed, restarts) computed once.</summary>
 sealed class ClusterViews(ExplorerIndex index)
 {
-    readonly ConcurrentDictionary<(int K, long Seed, int Restarts, int Show), Lazy<ClustersResponse>> results = new();
+    readonly ConcurrentDictionary<(int K, long Seed, int Restarts, int Show), Lazy<Task<ClustersResponse>>> results = new();
 
     /// <summary>The clustering for these settings (computed on first request; concurrent requests share it).</summary>
-    public ClustersResponse Get(int k, long seed, int restarts, int show)
+    public Task<ClustersResponse> Get(int k, long seed, int restarts, int show)
     {
         var store = index.Store;
         if (k > store.Count) throw new BadRequestException($"'k={k}' is more than the {store.Count} indexed images.");
         if (results.Count > 64) results.Clear();
-        return results.GetOrAdd((k, seed, restarts, show), key => new Lazy<ClustersResponse>(() => TorchWork.Run(() => Compute(key.K, key.Seed, key.Restarts, key.Show)))).Value;
+        return results.GetOrAdd((k, seed, restarts, show), key => new Lazy<Task<ClustersResponse>>(() => TorchWork.RunAsync(() => Compute(key.K, key.Seed, key.Restarts, key.Show)))).Value;
     }
 
     ClustersResponse Compute(int k, long seed, int restarts, int show)

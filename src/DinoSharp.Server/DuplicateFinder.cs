@@ -10,13 +10,13 @@ sealed class DuplicateFinder(ExplorerIndex index)
 {
     /// <summary>Neighbours kept per image: a group can grow beyond this through chains of pairs.</summary>
     public const int Neighbours = 8;
-    readonly Lazy<IReadOnlyList<IReadOnlyList<SearchHit>>> neighbours = new(() =>
-        TorchWork.Run(() => index.Search.Search(index.Store.Embeddings, Neighbours + 1)));
+    readonly Lazy<Task<IReadOnlyList<IReadOnlyList<SearchHit>>>> neighbours = new(() =>
+        TorchWork.RunAsync(() => index.Search.Search(index.Store.Embeddings, Neighbours + 1)));
 
     /// <summary>Groups with at least two images, largest first (ties: the highest pair score), at most <paramref name="limit"/>.</summary>
-    public DuplicatesResponse Find(double threshold, int limit)
+    public async Task<DuplicatesResponse> Find(double threshold, int limit)
     {
-        var all = neighbours.Value;
+        var all = await neighbours.Value;
         int n = all.Count;
         var parent = Enumerable.Range(0, n).ToArray();
         int Root(int i) { while (parent[i] != i) i = parent[i] = parent[parent[i]]; return i; }

@@ -40,12 +40,12 @@ static class ExplorerApi
             var shown = size is { } s ? Visualize.Png.Resize(image, s, s, smooth: true) : PngBytes.Fit(image, 1024);
             return Results.Bytes(PngBytes.Encode(shown), "image/png");
         });
-        app.MapGet("/api/search", (HttpRequest r) =>
+        app.MapGet("/api/search", async (HttpRequest r) =>
         {
             var store = Ready(index).Store;
             int row = QueryArgs.Int(r, "index", null, 0, (int)store.Count - 1);
             int k = QueryArgs.Int(r, "k", 10, 1, MaxTop);
-            var hits = TorchWork.Run(() =>
+            var hits = await TorchWork.RunAsync(() =>
             {
                 using var query = store.Embeddings.narrow(0, row, 1);
                 return index.Search.Search(query, k)[0];
@@ -62,45 +62,45 @@ static class ExplorerApi
             try { image = ImageDecoder.Decode(bytes, name, options.MaxUploadPixels); }
             catch (ImageDecodeException e) { throw new BadRequestException(ExplorerIndex.OneLine(e.Message)); }
             // The same computation as `dino search --query <file>`: the image embedded alone, then the chunked search.
-            var hits = TorchWork.Run(() =>
+            var hits = await TorchWork.RunAsync(() =>
             {
                 using var query = index.Embedder.Embed([image]);
                 return index.Search.Search(query, k)[0];
             });
             return new SearchResponse(null, name, Hits(index, hits));
         });
-        app.MapGet("/api/duplicates", (HttpRequest r) =>
+        app.MapGet("/api/duplicates", async (HttpRequest r) =>
         {
             Ready(index);
             double threshold = QueryArgs.Double(r, "threshold", 0.95, -1, 1);
             int limit = QueryArgs.Int(r, "limit", 100, 1, 1000);
-            return duplicates.Find(threshold, limit);
+            return await duplicates.Find(threshold, limit);
         });
-        app.MapGet("/api/clusters", (HttpRequest r) =>
+        app.MapGet("/api/clusters", async (HttpRequest r) =>
         {
             Ready(index);
             int k = QueryArgs.Int(r, "k", 8, 1, 1000);
             long seed = QueryArgs.Int(r, "seed", 0, 0, int.MaxValue);
             int restarts = QueryArgs.Int(r, "restarts", 3, 1, 50);
             int show = QueryArgs.Int(r, "show", 8, 1, 64);
-            return clusters.Get(k, seed, restarts, show);
+            return await clusters.Get(k, seed, restarts, show);
         });
-        app.MapGet("/api/patches", (HttpRequest r) =>
+        app.MapGet("/api/patches", async (HttpRequest r) =>
         {
             var store = Ready(index).Store;
             var (a, b, size) = PatchArgs(r, index, store);
-            var gridA = TorchWork.Run(() => Decoded(() => index.Patches.Grid(a, index.Images, size)));
+            var gridA = await TorchWork.RunAsync(() => Decoded(() => index.Patches.Grid(a, index.Images, size)));
             int row = QueryArgs.Int(r, "row", gridA.Height / 2, 0, gridA.Height - 1);
             int col = QueryArgs.Int(r, "col", gridA.Width / 2, 0, gridA.Width - 1);
-            var gridB = b is { } bb ? TorchWork.Run(() => Decoded(() => index.Patches.Grid(bb, index.Images, size))) : null;
+            var gridB = b is { } bb ? await TorchWork.RunAsync(() => Decoded(() => index.Patches.Grid(bb, index.Images, size))) : null;
             return new PatchesResponse(size, gridA.Height, gridA.Width, row, col, a, b, gridA.SimilarityTo(gridA, row, col), gridB?.SimilarityTo(gridA, row, col));
         });
-        app.MapGet("/api/pca", (HttpRequest r) =>
+        app.MapGet("/api/pca", async (HttpRequest r) =>
         {
             var store = Ready(index).Store;
             var (a, b, size) = PatchArgs(r, index, store);
             // Fitted jointly over A and B (when given), so equal colours mean similar features in both; the picture is A's.
-            var image = TorchWork.Run(() =>
+            var image = await TorchWork.RunAsync(() =>
             {
                 var grids = new List<PatchGrid> { Decoded(() => index.Patches.Grid(a, index.Images, size)) };
                 if (b is { } bb) grids.Add(Decoded(() => index.Patches.Grid(bb, index.Images, size)));
@@ -108,11 +108,11 @@ static class ExplorerApi
             });
             return Results.Bytes(PngBytes.Encode(image), "image/png");
         });
-        app.MapGet("/api/attention", (HttpRequest r) =>
+        app.MapGet("/api/attention", async (HttpRequest r) =>
         {
             var store = Ready(index).Store;
             var (a, _, size) = PatchArgs(r, index, store);
-            var picture = TorchWork.Run(() => index.Patches.Attention(Decoded(() => index.Images.Load(a)), size));
+            var picture = await TorchWork.RunAsync(() => index.Patches.Attention(Decoded(() => index.Images.Load(a)), size));
             return Results.Bytes(PngBytes.Encode(picture), "image/png");
         });
     }

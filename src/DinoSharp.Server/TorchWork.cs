@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using DinoSharp.Training;
 using TorchSharp;
@@ -5,28 +6,45 @@ using TorchSharp;
 namespace DinoSharp.Server;
 
 /// <summary>
-/// Runs a request's libtorch work: under a <see cref="FinalizerHold"/> (TorchSharp frees implicit scalars from
-/// finalizers, which must not run while libtorch reads them) and a dispose scope, so every tensor the request made is
-/// freed when it returns.
+/// Runs the requests' libtorch work on a fixed set of worker threads, each item under a <see cref="FinalizerHold"/>
+/// (TorchSharp frees implicit scalars from finalizers, which must not run while libtorch reads them) and a dispose
+/// scope, so every tensor a request makes is freed when its work returns.
 /// </summary>
 /// <remarks>
-/// The hold is counted and process-wide: overlapping requests share one parked finalizer thread and take its lock only
-/// for a counter update, so they do not serialise. But under steady load the holds would overlap forever and the
-/// finalizer thread would never run (memory grows). So once the holds have covered a continuous stretch longer than
-/// <see cref="MaxContinuousHold"/>, new requests wait until the running ones finish: the finalizer thread then drains
-/// its queue before the next request parks it again. That wait lasts one request, not a lock held across all of them.
+/// Fixed workers rather than the thread pool: every thread that calls into libtorch gets its own OpenMP team and
+/// allocator arena, so work spread over a growing thread pool grows resident memory; and handlers that await the
+/// work do not block pool threads. Several workers, so requests run side by side and do not queue behind one lock.
+/// The hold is counted and process-wide: overlapping items share one parked finalizer thread. Under steady load the
+/// holds would overlap forever and finalizers would never run (memory grows), so once they have covered a continuous
+/// stretch longer than <see cref="MaxContinuousHold"/>, new items wait until the running ones finish; the finalizer
+/// thread then drains its queue before the next item parks it again. That wait lasts one item.
 /// </remarks>
 static class TorchWork
 {
-    /// <summary>Longest continuous stretch of overlapping holds before new requests let the finalizers run.</summary>
+    /// <summary>Longest continuous stretch of overlapping holds before new work lets the finalizers run.</summary>
     public static readonly TimeSpan MaxContinuousHold = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Worker threads: one per core, at least 2 and at most 8.</summary>
+    public static readonly int Workers = Math.Clamp(Environment.ProcessorCount, 2, 8);
+
+    static readonly BlockingCollection<Action> Queue = StartWorkers();
     static readonly object Sync = new();
     static int running;
     static long heldSince;            // Stopwatch timestamp when `running` went from 0 to 1
 
-    /// <summary>Runs <paramref name="work"/> synchronously on this thread (dispose scopes are per thread: no awaits inside).</summary>
-    public static T Run<T>(Func<T> work)
+    /// <summary>Runs <paramref name="work"/> on a worker (synchronously there: dispose scopes are per thread) and completes with its result or exception.</summary>
+    public static Task<T> RunAsync<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Queue.Add(() =>
+        {
+            try { done.SetResult(Run(work)); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        return done.Task;
+    }
+
+    static T Run<T>(Func<T> work)
     {
         Enter();
         try
@@ -40,6 +58,14 @@ static class TorchWork
         {
             Exit();
         }
+    }
+
+    static BlockingCollection<Action> StartWorkers()
+    {
+        var queue = new BlockingCollection<Action>();
+        for (int i = 0; i < Workers; i++)
+            new Thread(() => { foreach (var item in queue.GetConsumingEnumerable()) item(); }) { IsBackground = true, Name = $"explorer-torch-{i}" }.Start();
+        return queue;
     }
 
     static void Enter()
