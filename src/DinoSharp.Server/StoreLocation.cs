@@ -20,10 +20,11 @@ static class StoreLocation
     /// <summary>Base path of the cached store for this identity and dataset: readable name plus a hash of both.</summary>
     public static string For(string? root, ModelIdentity identity, string data)
     {
-        string spec = Directory.Exists(data) ? Path.GetFullPath(data) : data.StartsWith("folder:", StringComparison.Ordinal)
+        // A bare folder path means folder:<path> (DatasetSpec): both spellings, relative or not, share one store.
+        string spec = Directory.Exists(data) ? "folder:" + Path.GetFullPath(data) : data.StartsWith("folder:", StringComparison.Ordinal)
             ? "folder:" + Path.GetFullPath(data["folder:".Length..]) : data;
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity + "\n" + spec)))[..16];
-        string name = new(Path.GetFileName(spec.TrimEnd('/')).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        string name = new(Path.GetFileName(spec.TrimEnd('/')).Replace("folder:", "").Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
         return Path.Combine(CacheRoot(root), $"{(name.Length > 0 ? name : "data")}-{key}");
     }
 }

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace DinoSharp.Server;
 
 /// <summary>
-/// Runs the requests' libtorch work on a fixed set of worker threads, each item under a <see cref="FinalizerHold"/>
+/// Runs the requests' libtorch work on a fixed set of worker threads, each item inside a <see cref="FinalizerHold"/>
 /// (TorchSharp frees implicit scalars from finalizers, which must not run while libtorch reads them) and a dispose
 /// scope, so every tensor a request makes is freed when its work returns.
 /// </summary>
@@ -14,10 +14,11 @@ namespace DinoSharp.Server;
 /// Fixed workers rather than the thread pool: every thread that calls into libtorch gets its own OpenMP team and
 /// allocator arena, so work spread over a growing thread pool grows resident memory; and handlers that await the
 /// work do not block pool threads. Several workers, so requests run side by side and do not queue behind one lock.
-/// The hold is counted and process-wide: overlapping items share one parked finalizer thread. Under steady load the
-/// holds would overlap forever and finalizers would never run (memory grows), so once they have covered a continuous
-/// stretch longer than <see cref="MaxContinuousHold"/>, new items wait until the running ones finish; the finalizer
-/// thread then drains its queue before the next item parks it again. That wait lasts one item.
+/// Parking the finalizer thread costs a gen-0 collection and a hand-over, so items share one hold, an epoch: it
+/// begins with the first item and ends when no work has come for <see cref="IdleRelease"/>, or, under steady load,
+/// once it is older than <see cref="MaxContinuousHold"/>: new items then wait until the running ones finish, the
+/// finalizer thread drains its queue (memory would grow if it never ran), and the next item starts a new epoch. That
+/// wait lasts one item; no lock is held while work runs.
 /// </remarks>
 static class TorchWork
 {
@@ -28,9 +29,14 @@ static class TorchWork
     public static readonly int Workers = Math.Clamp(Environment.ProcessorCount, 2, 8);
 
     static readonly BlockingCollection<Action> Queue = StartWorkers();
+    /// <summary>An idle epoch ends after this long without work, so finalizers run soon after a burst.</summary>
+    public static readonly TimeSpan IdleRelease = TimeSpan.FromMilliseconds(50);
+
     static readonly object Sync = new();
+    static readonly Timer IdleTimer = new(_ => ReleaseIfIdle());
     static int running;
-    static long heldSince;            // Stopwatch timestamp when `running` went from 0 to 1
+    static FinalizerHold? epoch;      // one hold shared by all work items of an epoch
+    static long epochStart;           // Stopwatch timestamp when the epoch began
 
     /// <summary>Runs <paramref name="work"/> on a worker (synchronously there: dispose scopes are per thread) and completes with its result or exception.</summary>
     public static Task<T> RunAsync<T>(Func<T> work)
@@ -49,7 +55,6 @@ static class TorchWork
         Enter();
         try
         {
-            using var hold = FinalizerHold.Begin();
             using var scope = torch.NewDisposeScope();
             using var mode = torch.inference_mode();
             return work();
@@ -68,21 +73,47 @@ static class TorchWork
         return queue;
     }
 
+    /// <summary>Waits while a long epoch drains, then joins the current epoch (starting one, which parks the finalizer thread, if there is none).</summary>
     static void Enter()
     {
         lock (Sync)
         {
-            while (running > 0 && Stopwatch.GetElapsedTime(heldSince) > MaxContinuousHold)
+            while (epoch is not null && running > 0 && Stopwatch.GetElapsedTime(epochStart) > MaxContinuousHold)
                 Monitor.Wait(Sync);
-            if (running++ == 0) heldSince = Stopwatch.GetTimestamp();
+            if (epoch is not null && running == 0 && Stopwatch.GetElapsedTime(epochStart) > MaxContinuousHold)
+                EndEpoch();                                   // the finalizer thread drains its queue before the next Begin parks it
+            if (epoch is null)
+            {
+                epoch = FinalizerHold.Begin();
+                epochStart = Stopwatch.GetTimestamp();
+            }
+            running++;
         }
     }
 
+    /// <summary>Leaves the epoch; the last item out ends a long epoch at once, a short one after <see cref="IdleRelease"/> without new work.</summary>
     static void Exit()
     {
         lock (Sync)
         {
-            if (--running == 0) Monitor.PulseAll(Sync);
+            if (--running > 0) return;
+            if (Stopwatch.GetElapsedTime(epochStart) > MaxContinuousHold) EndEpoch();
+            else IdleTimer.Change(IdleRelease, Timeout.InfiniteTimeSpan);
+            Monitor.PulseAll(Sync);
+        }
+    }
+
+    static void EndEpoch()
+    {
+        epoch?.Dispose();
+        epoch = null;
+    }
+
+    static void ReleaseIfIdle()
+    {
+        lock (Sync)
+        {
+            if (running == 0) EndEpoch();
         }
     }
 }
