@@ -80,8 +80,25 @@ public sealed class ExplorerServer : IAsyncDisposable
         return new ExplorerServer(app, index, address, build, stopping);
     }
 
-    /// <summary>Waits until the host is stopped (Ctrl-C when run by `dino serve`).</summary>
+    /// <summary>Waits until the host is stopped (SIGTERM, or <paramref name="cancel"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancel = default) => app.WaitForShutdownAsync(cancel);
+
+    /// <summary>
+    /// Serves until stopped, writing one line to <paramref name="log"/> when the index is ready; a failed build (a
+    /// store of another model, a held store, a corrupt store) ends it with <see cref="ExplorerStartException"/>.
+    /// </summary>
+    public async Task RunUntilStoppedAsync(TextWriter log, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var shutdown = WaitForShutdownAsync(cancel);
+        if (await Task.WhenAny(Built, shutdown) == Built)
+        {
+            if (Built.Exception?.InnerException is { } e)
+                throw e as ExplorerStartException ?? new ExplorerStartException(ExplorerIndex.OneLine(e.Message), e);
+            log.WriteLine($"Ready: {Index.Message}, {Address}");
+        }
+        await shutdown;
+    }
 
     /// <summary>Stops listening, waits for the index build to notice, and frees the model and the store.</summary>
     public async ValueTask DisposeAsync()

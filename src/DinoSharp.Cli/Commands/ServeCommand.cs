@@ -46,7 +46,7 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             Console.WriteLine($"Explorer at {server.Address} (store {server.Index.StorePath}); Ctrl-C stops it.");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-            try { await server.WaitForShutdownAsync(stop.Token); } catch (OperationCanceledException) { }
+            try { await server.RunUntilStoppedAsync(Console.Out, stop.Token); } catch (OperationCanceledException) { }
         }
         catch (ExplorerStartException e)
         {
