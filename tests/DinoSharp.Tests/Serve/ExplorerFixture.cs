@@ -66,8 +66,14 @@ public sealed class ExplorerFixture : IAsyncLifetime
     /// <summary>POSTs bytes as a query upload.</summary>
     public async Task<(int Status, JsonElement Json)> Upload(byte[] bytes, int k = 5, string name = "query.png")
     {
-        using var content = new ByteArrayContent(bytes);
-        using var response = await Http.PostAsync($"/api/search?k={k}&name={Uri.EscapeDataString(name)}", content);
+        // Expect: 100-continue, as HTTP clients send large bodies: a refusal (413) then arrives before the body is sent,
+        // instead of racing a connection the server closes while the client is still writing.
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/search?k={k}&name={Uri.EscapeDataString(name)}")
+        {
+            Content = new ByteArrayContent(bytes),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await Http.SendAsync(request);
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         return ((int)response.StatusCode, json);
     }
