@@ -45,8 +45,9 @@ public sealed class ExplorerIndex : IDisposable
     public IImageEmbedder Embedder { get; }
     /// <summary>The dataset named by --data.</summary>
     public IImageDataset Dataset { get; }
-    /// <summary>The store, once ready.</summary>
-    public EmbeddingStore Store => store ?? throw new BadRequestException($"the index is not ready yet ({Message}).", StatusCodes.Status503ServiceUnavailable);
+    /// <summary>The store, once <see cref="Phase"/> is <see cref="ExplorerPhase.Ready"/>.</summary>
+    /// <exception cref="InvalidOperationException">The index is not ready.</exception>
+    public EmbeddingStore Store => store ?? throw new InvalidOperationException($"The explorer's index is not ready yet ({Message}).");
     internal PatchFeatures Patches { get; }
     internal RowImages Images { get; private set; } = null!;
     internal SimilaritySearch Search { get; private set; } = null!;

@@ -38,7 +38,7 @@ public sealed class ExplorerServer : IAsyncDisposable
 
     /// <summary>Opens the model and data, starts listening and starts building the index.</summary>
     /// <param name="options">What to serve and where.</param>
-    /// <param name="openModel">Opens the model (argument: the raw-pixel side for "raw"); null: <see cref="ModelResolver.Open"/> with the options' model, arch, features and size.</param>
+    /// <param name="openModel">Opens the model (argument: the raw-pixel side for "raw"); null: ONNX Runtime for a .onnx file, else <see cref="ModelResolver.Open"/>, with the options' model, arch, features and size (`dino serve` passes the CLI's own opener, which adds --backend, --layout and --device).</param>
     /// <param name="log">Progress and warnings (default: stderr).</param>
     /// <exception cref="ExplorerStartException">The data, the model, or the address cannot be used.</exception>
     public static async Task<ExplorerServer> StartAsync(ExplorerOptions options, Func<int, IImageEmbedder>? openModel = null, TextWriter? log = null)
@@ -47,9 +47,7 @@ public sealed class ExplorerServer : IAsyncDisposable
         log ??= Console.Error;
         if (options.BatchSize < 1) throw new ExplorerStartException($"--batch-size {options.BatchSize}: must be at least 1.");
         if (options.Port is < 0 or > 65535) throw new ExplorerStartException($"--port {options.Port}: must be 0 (any free port) to 65535.");
-        openModel ??= raw => ModelResolver.Open(options.Model,
-            ModelResolver.IsRawPixels(options.Model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(options.Features ?? "cls"),
-            options.Arch, options.ImageSize, rawSize: raw);
+        openModel ??= raw => OpenModel(options, raw);
         var index = ExplorerIndex.Open(options, openModel, TextWriter.Synchronized(log));
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -78,6 +76,16 @@ public sealed class ExplorerServer : IAsyncDisposable
         var stopping = new CancellationTokenSource();
         var build = Task.Run(() => index.Build(stopping.Token));
         return new ExplorerServer(app, index, address, build, stopping);
+    }
+
+    /// <summary>The default model opener: a .onnx file with ONNX Runtime, anything else through <see cref="ModelResolver.Open"/>.</summary>
+    static IImageEmbedder OpenModel(ExplorerOptions options, int rawSize)
+    {
+        if (ModelResolver.IsRawPixels(options.Model)) return ModelResolver.Open(options.Model, rawSize: rawSize);
+        var kind = BackboneEmbedder.ParseKind(options.Features ?? "cls");
+        if (options.Model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            return new OnnxBackboneEmbedder(options.Model, kind, imageSize: options.ImageSize);
+        return ModelResolver.Open(options.Model, kind, options.Arch, options.ImageSize, rawSize: rawSize);
     }
 
     /// <summary>Waits until the host is stopped (SIGTERM, or <paramref name="cancel"/>).</summary>
