@@ -43,12 +43,12 @@ internal static class DinoApp
         return args;
     }
 
-    /// <summary>The settings type of a command type (its Command&lt;TSettings&gt; argument).</summary>
+    /// <summary>The settings type of a command type (its Command&lt;TSettings&gt; or AsyncCommand&lt;TSettings&gt; argument).</summary>
     static Type SettingsOf(Type command)
     {
         for (var t = command; t is not null; t = t.BaseType)
-            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Command<>)) return t.GetGenericArguments()[0];
-        throw new InvalidOperationException($"{command.Name} is not a Command<TSettings>.");
+            if (t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Command<>) || t.GetGenericTypeDefinition() == typeof(AsyncCommand<>))) return t.GetGenericArguments()[0];
+        throw new InvalidOperationException($"{command.Name} is not a Command<TSettings> or AsyncCommand<TSettings>.");
     }
 
     /// <summary>The version `dino --version` prints: the assembly's informational version.</summary>
@@ -115,6 +115,9 @@ internal static class DinoApp
                     .WithExample("export", "onnx", "--model", "runs/fmnist", "--out", "fmnist.onnx")
                     .WithExample("export", "onnx", "--model", "dinov2_vits14_pretrain.pth", "--arch", "vit_small", "--out", "vits14.onnx", "--size", "224", "224", "--outputs", "cls,patch");
             });
+            Verb<ServeCommand>(config, "serve", verbs)
+                .WithDescription("Explore a folder in the browser: gallery, search by click or upload, near-duplicates, clusters, patch-similarity maps.")
+                .WithExample("serve", "--model", "runs/photos", "--data", "/var/cache/dinosharp/photos-all");
             Verb<ReportCommand>(config, "report", verbs)
                 .WithDescription("Write a run's HTML report (plots of losses, schedules, kNN over time, collapse signals, confusion matrix, config).")
                 .WithExample("report", "runs/fmnist");
