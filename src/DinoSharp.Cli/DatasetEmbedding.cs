@@ -17,7 +17,7 @@ internal static class DatasetEmbedding
         int n = Math.Min(end ?? dataset.Count, dataset.Count) - start;
         // Under the live progress bar a warning would tear the display: it waits until the bar is done.
         bool live = CommonSettings.Interactive && !quiet;
-        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : m => Messages.Warning("skipped " + m) };
+        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : Messages.Warning };
         EmbeddedDataset result;
         if (live)
         {
@@ -29,7 +29,7 @@ internal static class DatasetEmbedding
                     var task = ctx.AddTask($"embedding {Markup.Escape(what)}", maxValue: n);
                     result = DatasetEmbedder.Embed(embedder, dataset, options with { Advanced = k => task.Increment(k) });
                 });
-            foreach (var message in result.Skipped) Messages.Warning("skipped " + message);
+            foreach (var message in result.Skipped) Messages.Warning(UnreadableImages.WarningFor(message));
         }
         else
         {
@@ -49,6 +49,7 @@ internal static class DatasetEmbedding
                 },
             });
         }
+        if (result.Skipped.Count > 0) Messages.Warning($"{what}: {result.Skipped.Count} unreadable image(s) were skipped.");
         Messages.WarnIfDegenerate(result.Embeddings, embedder switch
         {
             BackboneEmbedder b => b.Source,

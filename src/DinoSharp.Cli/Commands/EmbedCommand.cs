@@ -42,7 +42,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         var dataset = DatasetSpec.Open(s.Data);
         int images = Math.Min(s.Limit ?? dataset.Count, dataset.Count);
         var (start, end) = (shard ?? Shard.Whole).Range(images);
-        using var embedder = s.OpenModel(dataset.Load(0).Width);
+        using var embedder = s.OpenModel(UnreadableImages.FirstReadable(dataset).Width);
         // An existing store is checked (identity, or refusal to overwrite) before the work; a new one is created after
         // it, when the embedding width is known.
         EmbeddingStore? existing;
@@ -69,7 +69,7 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         if (labelled && dataset.ClassNames is { } names && store.ClassNames.Count == 0) store.ClassNames.AddRange(names);
         store.Save();
         Console.WriteLine($"Embedded {result.Paths.Count} images ({result.Embeddings.shape[1]} dims) into {store.SafetensorsPath}" +
-            (result.Skipped.Count > 0 ? $"; skipped {result.Skipped.Count} unreadable file(s)." : "."));
+            (result.Skipped.Count > 0 ? $"; {result.Skipped.Count} unreadable image(s) were skipped." : "."));
         return CliRunner.Ok;
     }
 

@@ -28,7 +28,7 @@ public static class DatasetEmbedder
         var labels = new List<long>();
         var paths = new List<string>();
         var sizes = new List<(int, int)>();
-        var skipped = new List<string>();
+        var unreadable = new UnreadableImages(options.Skipped);
         try
         {
             for (int first = start; first < end; first += options.BatchSize)
@@ -37,19 +37,11 @@ public static class DatasetEmbedder
                 var images = new List<RgbImage>();
                 for (int i = first; i < last; i++)
                 {
-                    try
-                    {
-                        var img = dataset.Load(i);
-                        images.Add(img);
-                        labels.Add(dataset.Label(i) ?? -1);
-                        paths.Add(dataset.Describe(i));
-                        sizes.Add((img.Width, img.Height));
-                    }
-                    catch (ImageDecodeException e)
-                    {
-                        skipped.Add(e.Message);
-                        options.Skipped?.Invoke(e.Message);
-                    }
+                    if (!unreadable.TryLoad(dataset, i, out var img)) continue;
+                    images.Add(img);
+                    labels.Add(dataset.Label(i) ?? -1);
+                    paths.Add(dataset.Describe(i));
+                    sizes.Add((img.Width, img.Height));
                 }
                 if (images.Count > 0)
                 {
@@ -61,8 +53,8 @@ public static class DatasetEmbedder
                 options.Advanced?.Invoke(last - first);
             }
             if (parts.Count == 0)
-                throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({skipped.Count} skipped; the first: {skipped.FirstOrDefault()}).");
-            return new EmbeddedDataset(torch.cat(parts, 0), labels.ToArray(), paths, sizes, skipped);
+                throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({unreadable.Count} skipped; the first: {unreadable.Messages.FirstOrDefault()}).");
+            return new EmbeddedDataset(torch.cat(parts, 0), labels.ToArray(), paths, sizes, unreadable.Messages);
         }
         finally
         {

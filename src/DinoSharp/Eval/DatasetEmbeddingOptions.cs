@@ -11,6 +11,6 @@ public sealed record DatasetEmbeddingOptions
     public int? End { get; init; }
     /// <summary>Called after each batch with the number of images it covered (decoded or skipped), e.g. for a progress bar.</summary>
     public Action<int>? Advanced { get; init; }
-    /// <summary>Called with the message of each image that cannot be decoded and is skipped; null: skipped silently (they are listed in the result).</summary>
+    /// <summary>Called with the warning line (<see cref="Data.UnreadableImages.WarningFor(string)"/>) of each image that cannot be decoded and is skipped; null: skipped silently (they are listed in the result).</summary>
     public Action<string>? Skipped { get; init; }
 }
