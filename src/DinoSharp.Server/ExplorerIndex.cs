@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Eval;
+using DinoSharp.IO;
 using DinoSharp.Models;
 using DinoSharp.Training;
 using TorchSharp;
@@ -123,7 +124,10 @@ public sealed class ExplorerIndex : IDisposable
 
     EmbeddingStore EmbedAll(CancellationToken cancel)
     {
-        using var writer = StoreWriterLock.Acquire(StorePath, log);
+        WriterLock writer;
+        try { writer = WriterLock.ForStore(StorePath, "--store", line => log.WriteLine("warning: " + line)); }
+        catch (WriterLockException e) { throw new ExplorerStartException(e.Message, e); }
+        using var held = writer;
         if (EmbeddingStore.Exists(StorePath)) return OpenExisting();   // another writer finished it while we waited
         phase = ExplorerPhase.Embedding;
         Total = Dataset.Count;

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using DinoSharp.Data;
 using DinoSharp.Distributed;
 using DinoSharp.Eval;
+using DinoSharp.IO;
 using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
@@ -39,6 +40,8 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         if (shard is not null && s.Append) throw new UserErrorException("--append cannot add to a shard: embed each shard once, then join them with dino embed merge.");
         string outPath = shard is { } part ? EmbeddingShards.PathOf(s.Out, part) : s.Out;
         OutputPath.CheckFile("--out", outPath + ".safetensors");
+        // One writer per store: a second `dino embed` (or the explorer) into it is refused naming this process.
+        using var writer = WriterLock.ForStore(outPath, "--out", Messages.Warning);
         var dataset = DatasetSpec.Open(s.Data);
         int images = Math.Min(s.Limit ?? dataset.Count, dataset.Count);
         var (start, end) = (shard ?? Shard.Whole).Range(images);

@@ -6,6 +6,7 @@ using DinoSharp.Data;
 using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using DinoSharp.Interop;
+using DinoSharp.IO;
 using DinoSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -106,6 +107,8 @@ public sealed class DinoTrainer
         CheckpointStore? store = null;
         (string Path, CheckpointState State)? latest = null;
         var start = new StartPoint(0, null, null);
+        // One writer per run folder (rank 0 writes it): a second `dino train --out` on it is refused naming this process.
+        using var writer = IsRoot ? WriterLock.ForRunFolder(outDir, progress.Warning) : null;
         if (IsRoot) (store, latest, start) = OpenRunFolder(outDir, configJson, configSha);
         start = comm.BroadcastJson(start);
 
