@@ -12,12 +12,14 @@ namespace DinoSharp.Cli;
 internal static class DatasetEmbedding
 {
     /// <summary>Embeds images [<paramref name="start"/>, <paramref name="end"/> ?? all) of the dataset in order, skipping unreadable ones.</summary>
-    public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0)
+    public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0,
+        int chunkBatches = 0, Action<EmbeddingChunk>? chunkCompleted = null)
     {
         int n = Math.Min(end ?? dataset.Count, dataset.Count) - start;
         // Under the live progress bar a warning would tear the display: it waits until the bar is done.
         bool live = CommonSettings.Interactive && !quiet;
-        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : Messages.Warning };
+        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : Messages.Warning,
+            ChunkBatches = chunkBatches, ChunkCompleted = chunkCompleted };
         EmbeddedDataset result;
         if (live)
         {
