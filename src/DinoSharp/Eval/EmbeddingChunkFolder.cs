@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DinoSharp.Interop;
+using DinoSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,9 +60,12 @@ public sealed class EmbeddingChunkFolder
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);   // killed before its plan was written
             string tmp = folder + ".tmp";
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-            Directory.CreateDirectory(tmp);
-            WriteFlushed(Path.Combine(tmp, PlanFile), JsonSerializer.SerializeToUtf8Bytes(plan, Json));
-            Directory.Move(tmp, folder);
+            DiskSpace.Write(folder, tmp, () =>
+            {
+                Directory.CreateDirectory(tmp);
+                WriteFlushed(Path.Combine(tmp, PlanFile), JsonSerializer.SerializeToUtf8Bytes(plan, Json));
+                Directory.Move(tmp, folder);
+            });
             return new EmbeddingChunkFolder(folder, plan, 0, plan.Start);
         }
         EmbeddingPlan? saved;
@@ -88,16 +92,19 @@ public sealed class EmbeddingChunkFolder
             throw new ArgumentException($"Chunk [{chunk.Start}, {chunk.End}) does not continue at image {NextImage}.", nameof(chunk));
         string tmp = Path.Combine(Folder, $".tmp-{Prefix}{Chunks:D6}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
         var r = chunk.Rows;
-        if (r.Paths.Count > 0)
+        DiskSpace.Write(ChunkPath(Folder, Chunks), tmp, () =>
         {
-            SafetensorsFile.Save(Path.Combine(tmp, "rows.safetensors"), [new("embeddings", r.Embeddings)]);
-            Flush(Path.Combine(tmp, "rows.safetensors"));
-        }
-        var rows = new ChunkRows(chunk.Start, chunk.End, [.. r.Paths], r.Labels, r.Sizes.Select(s => s.W).ToArray(), r.Sizes.Select(s => s.H).ToArray(), [.. r.Skipped]);
-        WriteFlushed(Path.Combine(tmp, "rows.json"), JsonSerializer.SerializeToUtf8Bytes(rows, Json));
-        Directory.Move(tmp, ChunkPath(Folder, Chunks));
+            Directory.CreateDirectory(tmp);
+            if (r.Paths.Count > 0)
+            {
+                SafetensorsFile.Save(Path.Combine(tmp, "rows.safetensors"), [new("embeddings", r.Embeddings)]);
+                Flush(Path.Combine(tmp, "rows.safetensors"));
+            }
+            var rows = new ChunkRows(chunk.Start, chunk.End, [.. r.Paths], r.Labels, r.Sizes.Select(s => s.W).ToArray(), r.Sizes.Select(s => s.H).ToArray(), [.. r.Skipped]);
+            WriteFlushed(Path.Combine(tmp, "rows.json"), JsonSerializer.SerializeToUtf8Bytes(rows, Json));
+            Directory.Move(tmp, ChunkPath(Folder, Chunks));
+        }, r.Embeddings.NumberOfElements * 4 + 4096);
         Chunks++;
         NextImage = chunk.End;
     }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using DinoSharp.Interop;
+using DinoSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -258,14 +259,17 @@ public sealed class EmbeddingStore : IDisposable
         try
         {
             if (labelTensor is not null) tensors.Add(new("labels", labelTensor));
-            SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string> { ["format"] = "dinosharp-embeddings" });
+            DiskSpace.Write(st, stTmp, () => SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string> { ["format"] = "dinosharp-embeddings" }),
+                Count * Dimension * 4L + Count * 8L + 4096);
         }
         finally
         {
             labelTensor?.Dispose();
         }
         var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray(), Source, Shard);
-        File.WriteAllBytes(jsTmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, Json));
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(sidecar, Json);
+        try { DiskSpace.Write(js, jsTmp, () => File.WriteAllBytes(jsTmp, json), json.Length); }
+        catch { DiskSpace.Remove(stTmp); throw; }
         File.Move(stTmp, st, overwrite: true);
         File.Move(jsTmp, js, overwrite: true);
     }

@@ -73,7 +73,7 @@ public sealed class WriterLock : IDisposable
                 warn?.Invoke($"{busy.Split(": ")[0]}: taking over a stale writer lock ({previous}; that process is gone).");
             string holder = string.Create(CultureInfo.InvariantCulture,
                 $"PID {Environment.ProcessId} on {Environment.MachineName}, started {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC");
-            File.WriteAllText(ownerPath, holder);
+            DiskSpace.Write(ownerPath, ownerPath, () => File.WriteAllText(ownerPath, holder), holder.Length);
             return new WriterLock(stream, ownerPath, holder);
         }
         catch

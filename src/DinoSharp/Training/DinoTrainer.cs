@@ -456,15 +456,22 @@ public sealed class DinoTrainer
 
     void ExportTeacher(SslMetaArch arch, string path)
     {
-        BackboneCheckpoint.SaveMeta(arch.Teacher.Backbone, path, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "dinosharp" });
+        // Written under temporary names and renamed: a full disk or a kill leaves no half file under the final names.
+        string tmp = path + ".tmp", cardPath = Path.Combine(Path.GetDirectoryName(path)!, "model.json"), cardTmp = cardPath + ".tmp";
+        DiskSpace.Write(path, tmp, () => BackboneCheckpoint.SaveMeta(arch.Teacher.Backbone, tmp, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "dinosharp" }),
+            arch.Teacher.Backbone.parameters().Sum(p => p.NumberOfElements * p.ElementSize));
         int size = config.Crops.GlobalCropsSize;
-        new ModelCard
+        var card = new ModelCard
         {
             Backbone = arch.BackboneConfig with { DropPathRate = 0 },
             Preprocessing = new Preprocessing { Size = size, ResizeShorter = size < 64 ? 0 : (int)Math.Round(size * 256.0 / 224) },
-            WeightsSha256 = CheckpointStore.Sha256(path),
+            WeightsSha256 = CheckpointStore.Sha256(tmp),
             Source = "DinoSharp teacher backbone",
-        }.Save(Path.Combine(Path.GetDirectoryName(path)!, "model.json"));
+        };
+        try { DiskSpace.Write(cardPath, cardTmp, () => card.Save(cardTmp)); }
+        catch { DiskSpace.Remove(tmp); throw; }
+        File.Move(tmp, path, overwrite: true);
+        File.Move(cardTmp, cardPath, overwrite: true);
     }
 
     static string Describe(SslMetaArch arch)
