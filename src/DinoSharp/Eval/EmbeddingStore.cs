@@ -25,6 +25,8 @@ public sealed class EmbeddingStore : IDisposable
     /// <summary>Extension of the JSON sidecar (model identity, rows, class names, checksum).</summary>
     public const string SidecarExtension = ".json";
 
+    const string IdentityMetadata = "identity";
+
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     readonly List<EmbeddingRow> rows;
@@ -160,7 +162,13 @@ public sealed class EmbeddingStore : IDisposable
         Dictionary<string, Tensor> tensors;
         try
         {
-            tensors = SafetensorsFile.Load(st);
+            tensors = SafetensorsFile.Load(st, out var metadata);
+            if (metadata.TryGetValue(IdentityMetadata, out var fileIdentity) && fileIdentity != sidecar.Identity.ToString())
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+                throw new InvalidDataException(
+                    $"Embedding store '{basePath}': its sidecar says the rows come from {sidecar.Identity}, its tensor file from {fileIdentity}; the pair does not belong together: re-embed it.");
+            }
         }
         catch (InvalidDataException e)
         {
@@ -259,7 +267,12 @@ public sealed class EmbeddingStore : IDisposable
         try
         {
             if (labelTensor is not null) tensors.Add(new("labels", labelTensor));
-            DiskSpace.Write(st, stTmp, () => SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string> { ["format"] = "dinosharp-embeddings" }),
+            DiskSpace.Write(st, stTmp, () => SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string>
+            {
+                ["format"] = "dinosharp-embeddings",
+                // Also in the tensor file, so a sidecar paired with another model's embeddings is caught even when hashes are redone.
+                [IdentityMetadata] = Identity.ToString(),
+            }),
                 Count * Dimension * 4L + Count * 8L + 4096);
         }
         finally
