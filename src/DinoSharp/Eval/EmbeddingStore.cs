@@ -151,7 +151,10 @@ public sealed class EmbeddingStore : IDisposable
         }
         if (sidecar.FormatVersion != FormatVersion)
             throw new InvalidDataException($"Embedding store '{basePath}': format version {sidecar.FormatVersion} is not supported (this library reads version {FormatVersion}).");
-        if (sidecar.Identity is null || sidecar.Items is null || sidecar.Items.Count != sidecar.Rows)
+        // Every field a JSON file can leave out or null is checked here (found by the fuzz test: a renamed key made a null identity field).
+        if (sidecar.Identity is not { Architecture: not null, CheckpointSha256: not null, Preprocessing: not null, FeatureKind: not null, Precision: not null }
+            || sidecar.Items is null || sidecar.Items.Count != sidecar.Rows || sidecar.Items.Any(r => r?.Path is null)
+            || sidecar.ClassNames?.Any(c => c is null) == true || sidecar.SafetensorsSha256 is null)
             throw new InvalidDataException($"Embedding store '{basePath}': sidecar is incomplete (identity or per-row items missing, or item count differs from rows = {sidecar.Rows}).");
 
         string actual = Sha256Of(st);
