@@ -80,6 +80,8 @@ public sealed class HostileFolder : IDisposable
             Assert.True(warnings == 1, $"{verb}: {warnings} warnings name {file} (expected 1). stderr:\n{stderr}");
         }
         Assert.True(stderr.Contains($"{Hostile.Count} unreadable image(s)", StringComparison.Ordinal), $"{verb}: no count of {Hostile.Count} unreadable images. stderr:\n{stderr}");
+        ReliabilityFigures.Fault("UnreadableImageReliabilityTests", "unreadable images: " + verb, Hostile.Count, 0, 0,
+            "bomb, truncated, corrupt, empty, not an image: each skipped with one warning, counted");
     }
 
     public void Dispose()

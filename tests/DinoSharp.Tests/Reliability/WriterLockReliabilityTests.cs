@@ -65,6 +65,7 @@ public sealed class WriterLockReliabilityTests(ITestOutputHelper output)
         Assert.Equal(0, resumed.ExitCode);
         Assert.Contains($"warning: {dir}: taking over a stale writer lock ({holder}; that process is gone).", resumed.Stderr);
         Assert.False(File.Exists(owner));
+        ReliabilityFigures.Fault(nameof(WriterLockReliabilityTests), "second dino train; holder SIGKILLed", 2, 1, 0, "second writer refused naming PID, host, start; stale lock taken over on --resume");
     }
 
     [Fact]
@@ -85,5 +86,6 @@ public sealed class WriterLockReliabilityTests(ITestOutputHelper output)
             var search = DinoCli.Run(["search", "--store", store, "--query", files.PathOf("photos/img1.png"), "--top", "1", "--quiet"]);
             Assert.True(search.ExitCode == 0, search.Stderr);
         }
+        ReliabilityFigures.Fault(nameof(WriterLockReliabilityTests), "second dino embed into a held store", 1, 0, 0, "refused naming the holder; a reader (search) still reads");
     }
 }
