@@ -11,7 +11,9 @@ ls "$in"/faults-*.md "$in"/fuzz-*.md >/dev/null 2>&1 || { echo "no figures in $i
   echo "# Reliability figures"
   echo
   echo "Written by the tests in \`tests/DinoSharp.Tests/Reliability\` on their last run, joined by \`scripts/reliability-figures.sh\`"
-  echo "(generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores; do not edit by hand)."
+  echo "(generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when joined; do not edit by hand)."
+  echo "Times depend on the machine's load; counts do not. \"Bytes lost\" is what the test checks: the final files equal an"
+  echo "uninterrupted run's byte for byte, and every file written before the fault still verifies."
   echo
   echo "## Faults injected"
   echo

@@ -97,7 +97,12 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
                 result.Dispose();
                 throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({result.Skipped.Count} skipped; the first: {result.Skipped.FirstOrDefault()}).");
             }
-            if (existing is not null) result = WithoutRowsIn(existing, result);
+            if (existing is not null)
+            {
+                // Nothing new to append is a finished outcome, not an interruption: the chunks are not kept for a resume.
+                try { result = WithoutRowsIn(existing, result); }
+                catch (UserErrorException) { result.Dispose(); chunks.Delete(); throw; }
+            }
             finished = chunks;
         }
         catch { existing?.Dispose(); throw; }
