@@ -52,24 +52,41 @@ public static class ModelResolver
         if (model.StartsWith("random:", StringComparison.Ordinal))
             return Random(model["random:".Length..], imageSize);
         var (weights, card, source) = Locate(model, arch, imageSize, ref layout);
-        var vit = new DinoVisionTransformer(card.Backbone);
-        try
-        {
-            BackboneCheckpoint.Load(vit, weights, layout);
-        }
-        catch
-        {
-            vit.Dispose();
-            throw;
-        }
-        return new ResolvedBackbone(vit, card.Preprocessing, source, CheckpointStore.Sha256(weights));
+        return new ResolvedBackbone(LoadBackbone(card, weights, layout), card.Preprocessing, source, CheckpointStore.Sha256(weights));
     }
+
+    /// <summary>The network a model card describes (a ViT or a ConvNeXt) with the weights of <paramref name="weights"/>, every key and shape checked.</summary>
+    /// <exception cref="Interop.CheckpointException">The weights do not match the architecture or cannot be read.</exception>
+    public static IDinoBackbone LoadBackbone(ModelCard card, string weights, CheckpointLayout layout = CheckpointLayout.Meta)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        if (card.ConvNeXt is { } convNeXtConfig)
+        {
+            var convNeXt = new ConvNeXt(convNeXtConfig);
+            try { ConvNeXtCheckpoint.Load(convNeXt, weights, layout); }
+            catch { convNeXt.Dispose(); throw; }
+            return convNeXt;
+        }
+        var vit = new DinoVisionTransformer(card.Backbone);
+        try { BackboneCheckpoint.Load(vit, weights, layout); }
+        catch { vit.Dispose(); throw; }
+        return vit;
+    }
+
+    /// <summary>Every name --arch accepts: the ViT variants, then the DINOv3 ConvNeXts.</summary>
+    public static IEnumerable<string> ArchitectureNames => VisionTransformerVariants.Names.Concat(ConvNeXtVariants.Names);
 
     /// <summary>True for <c>raw</c> and <c>raw:N</c>, the raw-pixel baseline (it has no feature kind).</summary>
     public static bool IsRawPixels(string model) => model == "raw" || model.StartsWith("raw:", StringComparison.Ordinal);
 
     static ResolvedBackbone Random(string what, int? imageSize)
     {
+        if (ConvNeXtVariants.IsKnown(what))
+        {
+            using var g = new torch.Generator(0);
+            return new ResolvedBackbone(new ConvNeXt(ConvNeXtVariants.Get(what), g), PreprocessingFor(imageSize ?? ConvNeXtInputSize),
+                $"random:{what}", "untrained-seed0");
+        }
         VisionTransformerConfig backbone;
         if (File.Exists(what)) backbone = SslMetaArch.ResolveBackbone(TrainingConfigLoader.Resolve(what));
         else if (DefaultConfigs.Names.Contains(what)) backbone = SslMetaArch.ResolveBackbone(DefaultConfigs.Load(what));
@@ -81,6 +98,9 @@ public static class ModelResolver
 
     /// <summary>Input size when none is given: 224 for backbones learned above it (Meta's, at 518), else the learned size (28 for vit_pico_p14).</summary>
     public static int DefaultInputSize(VisionTransformerConfig backbone) => Math.Min(backbone.ImgSize, 224);
+
+    /// <summary>Input size of a ConvNeXt when none is given: 224, as the released models were evaluated.</summary>
+    public const int ConvNeXtInputSize = 224;
 
     /// <summary>Preprocessing for a square input: stretch tiny images, resize-and-centre-crop larger ones (ratio 256/224).</summary>
     public static Preprocessing PreprocessingFor(int size) =>
@@ -102,6 +122,14 @@ public static class ModelResolver
                 layout = CheckpointLayout.HuggingFace;
                 var backbone = HuggingFaceDinov3Layout.ConfigFromJson(File.ReadAllText(hfConfig), hfConfig);
                 return (hf, new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(imageSize ?? DefaultInputSize(backbone)) },
+                    Path.GetFileName(Path.GetFullPath(model)));
+            }
+            if (File.Exists(hf) && File.Exists(hfConfig) && arch is null && IsConvNeXtConfig(File.ReadAllText(hfConfig)))
+            {
+                // A DINOv3ConvNextModel folder describes its own architecture too.
+                layout = CheckpointLayout.HuggingFace;
+                var convNeXt = ConvNeXtHuggingFaceLayout.ParseConfig(File.ReadAllText(hfConfig), hfConfig);
+                return (hf, new ModelCard { ConvNeXt = convNeXt, Preprocessing = PreprocessingFor(imageSize ?? ConvNeXtInputSize) },
                     Path.GetFileName(Path.GetFullPath(model)));
             }
             if (File.Exists(hf) && File.Exists(hfConfig) && arch is not null)
@@ -127,7 +155,7 @@ public static class ModelResolver
             if (arch is null && File.Exists(candidate) && IsModelCard(candidate))
                 return (model, WithSize(ModelCard.Load(candidate), imageSize), Path.GetFileName(model));
         if (arch is null)
-            throw new ArgumentException($"{model}: no model.json beside it; name the architecture with --arch (one of {string.Join(", ", VisionTransformerVariants.Names)}).");
+            throw new ArgumentException($"{model}: no model.json beside it; name the architecture with --arch (one of {string.Join(", ", ArchitectureNames)}).");
         return (model, CardFor(arch, imageSize), arch);
     }
 
@@ -137,8 +165,16 @@ public static class ModelResolver
         catch (IOException) { return false; }
     }
 
+    static bool IsConvNeXtConfig(string configJson)
+    {
+        try { return System.Text.Json.Nodes.JsonNode.Parse(configJson)?["model_type"]?.GetValue<string>() == "dinov3_convnext"; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return false; }
+    }
+
     static ModelCard CardFor(string arch, int? imageSize)
     {
+        if (ConvNeXtVariants.IsKnown(arch))
+            return new ModelCard { ConvNeXt = ConvNeXtVariants.Get(arch), Preprocessing = PreprocessingFor(imageSize ?? ConvNeXtInputSize) };
         var backbone = VisionTransformerVariants.Get(arch);
         int size = imageSize ?? DefaultInputSize(backbone);
         var preprocessing = PreprocessingFor(size);

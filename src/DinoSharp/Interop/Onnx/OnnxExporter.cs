@@ -25,6 +25,18 @@ public static class OnnxExporter
     /// <summary>Initializers above this total go to an external data file: protobuf messages stop at 2 GB.</summary>
     const long ExternalDataThreshold = 1L << 30;
 
+    /// <summary>Exports a ViT with <see cref="Export(DinoVisionTransformer, string, OnnxExportOptions)"/>, a ConvNeXt with <see cref="ConvNeXtOnnxExporter.Export"/>.</summary>
+    /// <exception cref="ArgumentException">An option is unsupported by the backbone's exporter, or the backbone is of another kind.</exception>
+    public static void Export(IDinoBackbone model, string path, OnnxExportOptions options)
+    {
+        switch (model)
+        {
+            case DinoVisionTransformer vit: Export(vit, path, options); break;
+            case ConvNeXt convNeXt: ConvNeXtOnnxExporter.Export(convNeXt, path, options); break;
+            default: throw new ArgumentException($"ONNX export knows the DINO ViT and the DINOv3 ConvNeXt, not {model?.GetType().Name}.", nameof(model));
+        }
+    }
+
     /// <summary>Builds the graph of <paramref name="model"/> with its current weights and writes it to <paramref name="path"/> (weights above 1 GiB go to an external data file beside it unless <see cref="OnnxExportOptions.ExternalData"/> says otherwise).</summary>
     /// <exception cref="ArgumentException">An option is unsupported: opset outside 17–21, a size that is not a multiple of the patch size, a fixed size together with <see cref="OnnxExportOptions.DynamicImageSize"/>, no outputs, or registers for a model without them.</exception>
     public static void Export(DinoVisionTransformer model, string path, OnnxExportOptions options)
