@@ -175,7 +175,9 @@ public static class ModelResolver
     {
         if (ConvNeXtVariants.IsKnown(arch))
             return new ModelCard { ConvNeXt = ConvNeXtVariants.Get(arch), Preprocessing = PreprocessingFor(imageSize ?? ConvNeXtInputSize) };
-        var backbone = VisionTransformerVariants.Get(arch);
+        VisionTransformerConfig backbone;
+        try { backbone = VisionTransformerVariants.Get(arch); }
+        catch (ArgumentException e) { throw new ArgumentException($"{e.Message.TrimEnd('.')}, {string.Join(", ", ConvNeXtVariants.Names)}.", e); }
         int size = imageSize ?? DefaultInputSize(backbone);
         var preprocessing = PreprocessingFor(size);
         if (VisionTransformerVariants.PixelStatistics(arch) is { } stats)
