@@ -363,9 +363,9 @@ public sealed class DinoTrainer
     StepTerms MeanOverRanks(StepTerms t)
     {
         if (comm.WorldSize == 1) return t;
-        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm)
+        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm, t.Gram)
             .Select(x => x / comm.WorldSize).ToArray();
-        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], t.GramWeight);
     }
 
     void ValidateBeforeWork()

@@ -82,6 +82,30 @@ public sealed class ConvNeXtEmbeddingTests(ITestOutputHelper output) : IDisposab
         }
     }
 
+    /// <summary>A Hugging Face DINOv3ConvNextModel folder describes its own architecture: --model folder needs no --arch.</summary>
+    [Fact]
+    public void AHuggingFaceConvNeXtFolderResolvesWithoutArch()
+    {
+        var (model, config, files) = Fx.Models().First(m => V3FixtureModels.IsConvNeXt(m.Config));
+        using var convNeXt = new ConvNeXt(V3FixtureModels.ConvNeXtConfig(config) with { PatchSize = null });
+        ConvNeXtCheckpoint.Load(convNeXt, Fx.PathOf(files[0]));
+        string folder = Path.Combine(dir, "hf");
+        ConvNeXtCheckpoint.SaveHuggingFace(convNeXt, folder);
+        using var resolved = ModelResolver.OpenBackbone(folder);
+        var loaded = Assert.IsType<ConvNeXt>(resolved.Backbone);
+        Assert.Equal(convNeXt.Config, loaded.Config);
+        Assert.Equal(ModelResolver.ConvNeXtInputSize, resolved.Preprocessing.Size);
+        var input = Fx.Tensors.Keys.First(n => n.StartsWith($"{model}__", StringComparison.Ordinal) && n.EndsWith("__x_norm_clstoken", StringComparison.Ordinal)).Split("__")[1];
+        using var x = Fx.Load("input_" + input);
+        using var _ = torch.inference_mode();
+        convNeXt.eval();
+        loaded.eval();
+        using var expected = convNeXt.ForwardFeatures(x);
+        using var actual = loaded.ForwardFeatures(x);
+        Assert.Equal(0.0, ReferenceFixtures.MaxAbsDiff(actual.ClsToken, expected.ClsToken));
+        Assert.Equal(0.0, ReferenceFixtures.MaxAbsDiff(actual.PatchTokens, expected.PatchTokens));
+    }
+
     [Fact]
     public void AttentionMapsOfAConvNeXtSayThatItHasNoAttention()
     {
