@@ -41,6 +41,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         if (s.LongSteps < 10) throw new UserErrorException($"--long-steps {s.LongSteps}: must be at least 10.");
         if (s.Workers is <= 0) throw new UserErrorException($"--workers {s.Workers}: must be at least 1.");
+        OutputPath.CheckFile("--json", s.Json);
         s.ApplyThreads();
         var total = Stopwatch.StartNew();
         var rows = new List<Row>();

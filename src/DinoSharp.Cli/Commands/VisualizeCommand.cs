@@ -48,6 +48,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         if ((s.Refit || s.ForegroundBelow) && s.Foreground is null) throw new UserErrorException("--refit and --foreground-below need --foreground <T>.");
         if (s.Tile < 16) throw new UserErrorException($"--tile {s.Tile}: must be at least 16 pixels.");
 
+        OutputPath.CheckFolder("--out", s.Out);
         var files = ImageFiles(s.Images);
         var images = files.Select(f => ImageDecoder.Decode(f)).ToList();   // a bad file stops here, before anything is written
 

@@ -51,10 +51,12 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>, IDinoBack
         mask_token = new Parameter(torch.zeros(1, d));
         patch_embed = new PatchEmbed(config.PatchSize, config.InChans, d);
         if (v3) rope_embed = new RopePositionEmbedding(config.HeadDim, config.Rope!);
+        // Stochastic depth on a batch subset: always in dinov3's block; in dinov2's above a rate of 0.1 (per-sample
+        // Bernoulli masks below it), where skipping the dropped samples' compute pays for the gather.
         blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(_ => new Block(
             d, config.NumHeads, config.MlpHidden, config.FfnLayer, config.QkvBias, config.ProjBias, config.FfnBias,
             config.InitValues, config.DropPathRate, config.LayerNormEps, config.NormLayer, config.MaskKBias,
-            fusedSwiGLU: !v3, config.SwigluAlignTo, subsetDropPath: v3)).ToArray());
+            fusedSwiGLU: !v3, config.SwigluAlignTo, subsetDropPath: v3 || config.DropPathRate > 0.1)).ToArray());
         norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieClsAndPatchNorms) cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieGlobalAndLocalClsNorm) local_cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
