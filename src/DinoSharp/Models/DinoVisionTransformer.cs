@@ -17,7 +17,7 @@ namespace DinoSharp.Models;
 /// (with qkv.bias_mask when the key bias is masked), norm.*, [cls_norm.*], [local_cls_norm.*].</item>
 /// </list>
 /// </summary>
-public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
+public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>, IDinoBackbone
 {
     readonly Parameter cls_token;
     readonly Parameter? pos_embed;
@@ -178,6 +178,9 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
             output.PreNorm.MoveToOuterDisposeScope(),
             masks);
     }
+
+    /// <summary>forward_features of global crops (<see cref="ForwardFeatures(Tensor, Tensor?, bool)"/> with localCrops false).</summary>
+    BackboneOutput IDinoBackbone.ForwardFeatures(Tensor x, Tensor? masks) => ForwardFeatures(x, masks);
 
     /// <summary>
     /// get_intermediate_layers: the outputs of the last <paramref name="n"/> blocks, in block order, optionally passed through
