@@ -38,6 +38,25 @@ step "dino knn --model runs/fmnist … --json knn.json" "$dino" knn --model "$ru
 step "dino linear --model runs/fmnist --features cls+avgpatch …" "$dino" linear --model "$run" --features cls+avgpatch \
   --train fashion-mnist:train --test fashion-mnist:test --limit-train 2000 --limit-test 500 --epochs 2
 step "dino report runs/fmnist" "$dino" report "$run"
+step "dino train --out runs/fmnist --resume (a finished run says so)" "$dino" train --out "$run" --resume
+
+serve_check() {   # dino serve on the installed photos: starts, embeds, answers the gallery and a search, stops on SIGTERM
+  "$dino" serve --model random:photos_cpu --data "folder:$1" --store "$work/serve-store" --port 18765 &
+  local pid=$! ok=1
+  for _ in $(seq 1 240); do
+    if curl -fsS http://127.0.0.1:18765/api/status 2> /dev/null | grep -q '"phase":"ready"'; then ok=0; break; fi
+    sleep 0.5
+  done
+  [ "$ok" = 0 ] && curl -fsS 'http://127.0.0.1:18765/api/items?offset=0&limit=5' > /dev/null && curl -fsS 'http://127.0.0.1:18765/api/search?index=0&k=3' > /dev/null || ok=1
+  kill -TERM "$pid"; wait "$pid" || ok=1
+  return "$ok"
+}
+photos=${DINOSHARP_PHOTOS:-/var/cache/dinosharp/photos}
+if [ -f "$photos/astronaut.png" ] && command -v curl > /dev/null; then
+  step "dino serve --model random:photos_cpu --data folder:$photos" serve_check "$photos"
+else
+  skip "dino serve --model random:photos_cpu --data folder:$photos" "needs the photos of scripts/ensure-deps.sh (as root) and curl"
+fi
 if command -v chromium > /dev/null || command -v chromium-browser > /dev/null; then
   step "bash scripts/check-report.sh runs/fmnist/report.html" bash scripts/check-report.sh "$run/report.html"
 else

@@ -97,7 +97,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         InferenceMeasurement cpuInf;
         using (var vit = new DinoVisionTransformer(cpuBackbone))
             cpuInf = InferenceThroughput.Measure(config.Student.Arch, vit, cpuSize, CpuBatch, minSeconds: 2);
-        InferenceMeasurement[] inference = [vitsInf!, ortInf!, ortAttentionInf!, cpuInf];
+        InferenceMeasurement[] inference = [vitsInf!, ortInf!, ortAttentionInf!, cpuInf, .. Dinov3Bench.Measure(threads, Log)];
         foreach (var m in inference)
             rows.Add(new Row("inference", $"{m.Name} {m.ImageSize} px, batch {m.BatchSize}", $"{F(m.ImagesPerSecond)} images/s",
                 $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / limit, "P0")} of the limit"));

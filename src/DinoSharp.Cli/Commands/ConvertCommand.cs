@@ -47,7 +47,14 @@ internal sealed class ConvertCommand : Command<ConvertCommand.Settings>
         if (toHf) OutputPath.CheckFolder("--out", Path.GetDirectoryName(Path.GetFullPath(s.Out)));
         else OutputPath.CheckFile("--out", s.Out);
         using var resolved = ModelResolver.OpenBackbone(s.In, new ModelRequest { Arch = s.Arch, ArchFile = s.ArchFile, Layout = ModelSettings.ParseLayout(s.From) });
-        var vit = resolved.Backbone;
+        if (resolved.Backbone is ConvNeXt convNeXt)
+        {
+            if (toHf) OutputPath.Write(s.Out, staged => ConvNeXtCheckpoint.SaveHuggingFace(convNeXt, staged));
+            else OutputPath.Write(s.Out, staged => ConvNeXtCheckpoint.SaveMeta(convNeXt, staged));
+            Console.WriteLine($"Wrote {s.Out} ({s.To} layout, {ConvNeXtCheckpoint.Describe(convNeXt.Config)}).");
+            return CliRunner.Ok;
+        }
+        var vit = resolved.Vit;
         string? periodsNote = null;
         if (toHf) OutputPath.Write(s.Out, staged => periodsNote = BackboneCheckpoint.SaveHuggingFace(vit, staged));
         else OutputPath.Write(s.Out, staged => BackboneCheckpoint.SaveMeta(vit, staged));

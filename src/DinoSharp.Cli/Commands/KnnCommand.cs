@@ -9,16 +9,8 @@ namespace DinoSharp.Cli.Commands;
 
 internal sealed class KnnCommand : Command<KnnCommand.Settings>
 {
-    public sealed class Settings : ModelSettings
+    public sealed class Settings : LabelledEvalSettings
     {
-        [CommandOption("--train <DATASET>")]
-        [Description("Labelled training set (dataset string) or embedding store (store:<path>).")]
-        public string Train { get; init; } = "";
-
-        [CommandOption("--test <DATASET>")]
-        [Description("Labelled test set (dataset string) or embedding store (store:<path>).")]
-        public string Test { get; init; } = "";
-
         [CommandOption("--ks <LIST>")]
         [Description("Neighbour counts, comma-separated (default 10,20,100,200); also spelled --k.")]
         public string K { get; init; } = "10,20,100,200";
@@ -26,18 +18,6 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
         [CommandOption("--temperature <T>")]
         [Description("Vote weight exp(similarity / T) (default 0.07).")]
         public double Temperature { get; init; } = 0.07;
-
-        [CommandOption("--limit-train <N>")]
-        [Description("Use only the first N training images.")]
-        public int? LimitTrain { get; init; }
-
-        [CommandOption("--limit-test <N>")]
-        [Description("Use only the first N test images.")]
-        public int? LimitTest { get; init; }
-
-        [CommandOption("--json <FILE>")]
-        [Description("Also write the result as JSON.")]
-        public string? Json { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

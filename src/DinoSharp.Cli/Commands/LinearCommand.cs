@@ -8,31 +8,11 @@ namespace DinoSharp.Cli.Commands;
 
 internal sealed class LinearCommand : Command<LinearCommand.Settings>
 {
-    public sealed class Settings : ModelSettings
+    public sealed class Settings : LabelledEvalSettings
     {
-        [CommandOption("--train <DATASET>")]
-        [Description("Labelled training set (a validation split is carved from it) or store:<path>.")]
-        public string Train { get; init; } = "";
-
-        [CommandOption("--test <DATASET>")]
-        [Description("Labelled test set or store:<path>.")]
-        public string Test { get; init; } = "";
-
         [CommandOption("--epochs <N>")]
         [Description("Probe training epochs (default 10).")]
         public int Epochs { get; init; } = 10;
-
-        [CommandOption("--limit-train <N>")]
-        [Description("Use only the first N training images.")]
-        public int? LimitTrain { get; init; }
-
-        [CommandOption("--limit-test <N>")]
-        [Description("Use only the first N test images.")]
-        public int? LimitTest { get; init; }
-
-        [CommandOption("--json <FILE>")]
-        [Description("Also write the result as JSON (folders are created).")]
-        public string? Json { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

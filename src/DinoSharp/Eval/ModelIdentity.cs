@@ -33,6 +33,20 @@ public sealed record ModelIdentity(string Architecture, string CheckpointSha256,
         return new(DescribeArchitecture(architecture), weightsSha256, preprocessing.ToString(), featureKind, precision);
     }
 
+    /// <summary>The identity of a backbone's embeddings: a ViT by its configuration, a DINOv3 ConvNeXt by its depths and widths.</summary>
+    /// <exception cref="ArgumentException">The backbone is neither.</exception>
+    public static ModelIdentity Of(IDinoBackbone backbone, string weightsSha256, Preprocessing preprocessing, string featureKind,
+        string precision = DefaultPrecision)
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        return backbone switch
+        {
+            DinoVisionTransformer vit => Of(vit.Config, weightsSha256, preprocessing, featureKind, precision),
+            ConvNeXt convNeXt => new(ConvNeXtCheckpoint.Describe(convNeXt.Config), weightsSha256, preprocessing.ToString(), featureKind, precision),
+            _ => throw new ArgumentException($"No identity for a {backbone?.GetType().Name ?? "null"} backbone.", nameof(backbone)),
+        };
+    }
+
     /// <summary>The fields of an architecture that change what a forward pass computes, in one line (drop path and the LayerScale init do not: the weights carry them).</summary>
     public static string DescribeArchitecture(VisionTransformerConfig c)
     {

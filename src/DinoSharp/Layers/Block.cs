@@ -37,8 +37,9 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     /// <param name="fusedSwiGLU">SwiGLU's key layout: dinov2's <c>w12</c> (true) or dinov3's <c>w1</c>/<c>w2</c> (false).</param>
     /// <param name="swigluAlignTo">SwiGLU hidden-width alignment (8, or 32/64/128 for dinov3's swiglu32/64/128).</param>
     /// <param name="subsetDropPath">
-    /// dinov3's stochastic depth: each branch is computed on a random subset of max(int(B·(1−p)), 1) samples and added to
-    /// them scaled by B/subset (index_add), instead of dinov2's per-sample Bernoulli mask.
+    /// Batch-subset stochastic depth (dinov3's always, dinov2's above a rate of 0.1): each branch is computed on a random
+    /// subset of max(int(B·(1−p)), 1) samples and added to them scaled by B/subset (index_add), instead of a per-sample
+    /// Bernoulli mask.
     /// </param>
     public Block(long dim, int numHeads, long mlpHidden, FeedForwardKind ffn, bool qkvBias, bool projBias, bool ffnBias,
         double layerScaleInit, double dropPath, double layerNormEps, NormKind norm = NormKind.LayerNorm, bool maskKBias = false,
@@ -59,6 +60,9 @@ public sealed class Block : nn.Module<Tensor, Tensor>
         this.subsetDropPath = subsetDropPath;
         RegisterComponents();
     }
+
+    /// <summary>Whether training drops branches on a batch subset (else per sample); see the constructor.</summary>
+    public bool SubsetDropPath => subsetDropPath;
 
     /// <summary>A LayerNorm or an RMSNorm over <paramref name="dim"/> channels.</summary>
     public static nn.Module<Tensor, Tensor> CreateNorm(NormKind kind, long dim, double eps) => kind switch

@@ -20,7 +20,7 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
     public string Source { get; } = source;
 
     /// <summary>The architecture's description, the weights' content hash, the preprocessing and <see cref="KindName"/> of <see cref="Kind"/> (fp32).</summary>
-    public ModelIdentity Identity { get; } = ModelIdentity.Of(extractor.Backbone.Config, weightsSha256, extractor.Preprocessing, KindName(kind));
+    public ModelIdentity Identity { get; } = ModelIdentity.Of(extractor.Backbone, weightsSha256, extractor.Preprocessing, KindName(kind));
 
     /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)

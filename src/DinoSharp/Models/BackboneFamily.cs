@@ -10,4 +10,6 @@ public enum BackboneFamily
     Dinov2,
     /// <summary>dinov3's ViT: no position embedding, axial RoPE in attention (<c>rope_embed.periods</c>), <c>storage_tokens</c>, SwiGLU <c>w1</c>/<c>w2</c>/<c>w3</c>.</summary>
     Dinov3Vit,
+    /// <summary>dinov3's distilled ConvNeXt (<see cref="ConvNeXt"/>): a model.json whose backbone is a <see cref="ConvNeXtConfig"/>; never a ViT config's family.</summary>
+    Dinov3ConvNext,
 }

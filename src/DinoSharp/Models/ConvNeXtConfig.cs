@@ -29,6 +29,7 @@ public sealed record ConvNeXtConfig
     public const int Stride = 32;
 
     /// <summary>Embedding width D, the channels of the last stage.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EmbedDim => Dims[^1];
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace DinoSharp.Models;
 /// (with qkv.bias_mask when the key bias is masked), norm.*, [cls_norm.*], [local_cls_norm.*].</item>
 /// </list>
 /// </summary>
-public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
+public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>, IDinoBackbone
 {
     readonly Parameter cls_token;
     readonly Parameter? pos_embed;
@@ -51,10 +51,12 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
         mask_token = new Parameter(torch.zeros(1, d));
         patch_embed = new PatchEmbed(config.PatchSize, config.InChans, d);
         if (v3) rope_embed = new RopePositionEmbedding(config.HeadDim, config.Rope!);
+        // Stochastic depth on a batch subset: always in dinov3's block; in dinov2's above a rate of 0.1 (per-sample
+        // Bernoulli masks below it), where skipping the dropped samples' compute pays for the gather.
         blocks = nn.ModuleList(Enumerable.Range(0, config.Depth).Select(_ => new Block(
             d, config.NumHeads, config.MlpHidden, config.FfnLayer, config.QkvBias, config.ProjBias, config.FfnBias,
             config.InitValues, config.DropPathRate, config.LayerNormEps, config.NormLayer, config.MaskKBias,
-            fusedSwiGLU: !v3, config.SwigluAlignTo, subsetDropPath: v3)).ToArray());
+            fusedSwiGLU: !v3, config.SwigluAlignTo, subsetDropPath: v3 || config.DropPathRate > 0.1)).ToArray());
         norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieClsAndPatchNorms) cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
         if (config.UntieGlobalAndLocalClsNorm) local_cls_norm = Block.CreateNorm(config.NormLayer, d, config.LayerNormEps);
@@ -176,6 +178,9 @@ public sealed class DinoVisionTransformer : nn.Module<Tensor, Tensor>
             output.PreNorm.MoveToOuterDisposeScope(),
             masks);
     }
+
+    /// <summary>forward_features of global crops (<see cref="ForwardFeatures(Tensor, Tensor?, bool)"/> with localCrops false).</summary>
+    BackboneOutput IDinoBackbone.ForwardFeatures(Tensor x, Tensor? masks) => ForwardFeatures(x, masks);
 
     /// <summary>
     /// get_intermediate_layers: the outputs of the last <paramref name="n"/> blocks, in block order, optionally passed through

@@ -6,7 +6,7 @@ namespace DinoSharp.Models;
 /// A backbone that evaluation code can treat like a DINO ViT: a normalised cls token and normalised patch tokens per
 /// image, and the same from its last few layers. The DINOv2/DINOv3 ViTs and the DINOv3 ConvNeXt fit it.
 /// </summary>
-public interface IDinoBackbone
+public interface IDinoBackbone : IDisposable
 {
     /// <summary>Width D of the cls and patch tokens of <see cref="ForwardFeatures"/>.</summary>
     int EmbedDim { get; }

@@ -77,18 +77,30 @@ public static class ModelResolver
             return Random(model["random:".Length..], request.ImageSize);
         var layout = request.Layout;
         var (weights, card, source) = Locate(model, request, ref layout);
-        var vit = new DinoVisionTransformer(card.Backbone);
-        try
-        {
-            BackboneCheckpoint.Load(vit, weights, layout);
-        }
-        catch
-        {
-            vit.Dispose();
-            throw;
-        }
-        return new ResolvedBackbone(vit, card.Preprocessing, source, WeightsContent.Sha256(vit));
+        var backbone = LoadBackbone(card, weights, layout);
+        return new ResolvedBackbone(backbone, card.Preprocessing, source, WeightsContent.Sha256((nn.Module)backbone));
     }
+
+    /// <summary>The network a model card describes (a ViT or a ConvNeXt) with the weights of <paramref name="weights"/>, every key and shape checked.</summary>
+    /// <exception cref="Interop.CheckpointException">The weights do not match the architecture or cannot be read.</exception>
+    public static IDinoBackbone LoadBackbone(ModelCard card, string weights, CheckpointLayout layout = CheckpointLayout.Meta)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        if (card.ConvNeXt is { } convNeXtConfig)
+        {
+            var convNeXt = new ConvNeXt(convNeXtConfig);
+            try { ConvNeXtCheckpoint.Load(convNeXt, weights, layout); }
+            catch { convNeXt.Dispose(); throw; }
+            return convNeXt;
+        }
+        var vit = new DinoVisionTransformer(card.Backbone);
+        try { BackboneCheckpoint.Load(vit, weights, layout); }
+        catch { vit.Dispose(); throw; }
+        return vit;
+    }
+
+    /// <summary>Every name --arch accepts: the ViT variants, then the DINOv3 ConvNeXts.</summary>
+    public static IEnumerable<string> ArchitectureNames => VisionTransformerVariants.Names.Concat(ConvNeXtVariants.Names);
 
     /// <summary>Side of the raw-pixel baseline for images <paramref name="imageWidth"/> wide: their own size up to 32 (28 for Fashion-MNIST; photos are not flattened at 512×512, 786,432 dimensions).</summary>
     public static int RawSizeFor(int imageWidth) => Math.Clamp(imageWidth, 1, 32);
@@ -127,6 +139,12 @@ public static class ModelResolver
 
     static ResolvedBackbone Random(string what, int? imageSize)
     {
+        if (ConvNeXtVariants.IsKnown(what))
+        {
+            using var g = new torch.Generator(0);
+            var convNeXt = new ConvNeXt(ConvNeXtVariants.Get(what), g);
+            return new ResolvedBackbone(convNeXt, PreprocessingFor(imageSize ?? ConvNeXtInputSize), $"random:{what}", WeightsContent.Sha256(convNeXt));
+        }
         var backbone = RandomBackbone(what);
         int size = imageSize ?? DefaultInputSize(backbone);
         using var generator = new torch.Generator(0);
@@ -136,6 +154,9 @@ public static class ModelResolver
 
     /// <summary>Input size when none is given: 224 for backbones learned above it (Meta's, at 518), else the learned size (28 for vit_pico_p14).</summary>
     public static int DefaultInputSize(VisionTransformerConfig backbone) => Math.Min(backbone.ImgSize, 224);
+
+    /// <summary>Input size of a ConvNeXt when none is given: 224, as the released models were evaluated.</summary>
+    public const int ConvNeXtInputSize = 224;
 
     /// <summary>Preprocessing for a square input: stretch tiny images, resize-and-centre-crop larger ones (ratio 256/224).</summary>
     public static Preprocessing PreprocessingFor(int size) =>
@@ -159,6 +180,14 @@ public static class ModelResolver
                 layout = CheckpointLayout.HuggingFace;
                 var backbone = HuggingFaceDinov3Layout.ConfigFromJson(File.ReadAllText(hfConfig), hfConfig);
                 return (hf, new ModelCard { Backbone = backbone, Preprocessing = PreprocessingFor(imageSize ?? DefaultInputSize(backbone)) },
+                    Path.GetFileName(Path.GetFullPath(model)));
+            }
+            if (File.Exists(hf) && File.Exists(hfConfig) && arch is null && fromFile is null && IsConvNeXtConfig(File.ReadAllText(hfConfig)))
+            {
+                // A DINOv3ConvNextModel folder describes its own architecture too.
+                layout = CheckpointLayout.HuggingFace;
+                var convNeXt = ConvNeXtHuggingFaceLayout.ParseConfig(File.ReadAllText(hfConfig), hfConfig);
+                return (hf, new ModelCard { ConvNeXt = convNeXt, Preprocessing = PreprocessingFor(imageSize ?? ConvNeXtInputSize) },
                     Path.GetFileName(Path.GetFullPath(model)));
             }
             if (File.Exists(hf) && File.Exists(hfConfig) && HuggingFaceLayout.IsHuggingFaceConfig(hfConfig))
@@ -187,7 +216,7 @@ public static class ModelResolver
             if (File.Exists(candidate) && IsModelCard(candidate))
                 return (model, WithSize(ModelCard.Load(candidate), imageSize), Path.GetFileName(model));
         throw new ArgumentException($"{model}: nothing describes its architecture. Put a model.json beside it (docs/model-json.md), give one with --arch-file, " +
-            $"or name a variant with --arch (one of {string.Join(", ", VisionTransformerVariants.Names)}).");
+            $"or name a variant with --arch (one of {string.Join(", ", ArchitectureNames)}).");
     }
 
     static ModelCard LoadCard(string path) =>
@@ -199,9 +228,20 @@ public static class ModelResolver
         catch (IOException) { return false; }
     }
 
+    static bool IsConvNeXtConfig(string configJson)
+    {
+        try { return System.Text.Json.Nodes.JsonNode.Parse(configJson)?["model_type"]?.GetValue<string>() == "dinov3_convnext"; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException) { return false; }
+    }
+
     static ModelCard CardFor(string arch, int? imageSize)
     {
-        var card = CardFor(VisionTransformerVariants.Get(arch), imageSize);
+        if (ConvNeXtVariants.IsKnown(arch))
+            return new ModelCard { ConvNeXt = ConvNeXtVariants.Get(arch), Preprocessing = PreprocessingFor(imageSize ?? ConvNeXtInputSize) };
+        VisionTransformerConfig backbone;
+        try { backbone = VisionTransformerVariants.Get(arch); }
+        catch (ArgumentException e) { throw new ArgumentException($"{e.Message.TrimEnd('.')}, {string.Join(", ", ConvNeXtVariants.Names)}.", e); }
+        var card = CardFor(backbone, imageSize);
         // Some released models were trained on other pixel statistics than ImageNet's (DINOv3's SAT-493M ViT-L).
         return VisionTransformerVariants.PixelStatistics(arch) is { } stats
             ? card with { Preprocessing = card.Preprocessing with { Mean = stats.Mean, Std = stats.Std } }

@@ -89,6 +89,7 @@ public sealed record VisionTransformerConfig
         Require(LayerNormEps > 0, nameof(LayerNormEps), LayerNormEps, "must be positive");
         Require(InitValues >= 0, nameof(InitValues), InitValues, "must be 0 (no LayerScale) or positive");
         Require(SwigluAlignTo > 0, nameof(SwigluAlignTo), SwigluAlignTo, "must be positive");
+        Require(Family != BackboneFamily.Dinov3ConvNext, nameof(Family), "dinov3_convnext", "a ConvNeXt is described by a ConvNeXtConfig, not a ViT config");
         Require(Family != BackboneFamily.Dinov3Vit || Rope is not null, nameof(Rope), "null", "a dinov3_vit backbone needs its RoPE settings");
         Require(Family != BackboneFamily.Dinov2 || Rope is null, nameof(Rope), "set", "a dinov2 backbone has a learned position embedding, not RoPE (family dinov3_vit)");
         Require(Family != BackboneFamily.Dinov3Vit || EmbedDim % (4 * NumHeads) == 0, nameof(NumHeads), NumHeads,

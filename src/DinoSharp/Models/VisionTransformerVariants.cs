@@ -55,6 +55,8 @@ public static class VisionTransformerVariants
         ["vit_tiny_p7"] = Cpu(192, 6, 3, patch: 7, img: 28),
         ["vit_pico_p14"] = Cpu(128, 4, 4, patch: 14, img: 28),
         ["vit_pico_p8"] = Cpu(128, 4, 4, patch: 8, img: 64),
+        // A CPU-sized DINOv3 ViT for training on Fashion-MNIST (vit_pico_p14's size): RoPE, 4 storage tokens, masked key bias.
+        ["dinov3_vit_pico_p14"] = Dinov3(128, 4, 4, 4) with { PatchSize = 14, ImgSize = 28 },
         ["dinov3_vits16"] = Dinov3(384, 12, 6, 4),
         ["dinov3_vits16plus"] = Dinov3(384, 12, 6, 6, FeedForwardKind.SwiGLU),
         ["dinov3_vitb16"] = Dinov3(768, 12, 12, 4),

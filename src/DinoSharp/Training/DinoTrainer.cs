@@ -213,6 +213,7 @@ public sealed class DinoTrainer
 
                 // Per-step seed: drop path draws the same numbers whether or not the run was resumed.
                 torch.manual_seed(config.Train.Seed * 1_000_003L + step + comm.Rank * RankSeedStride);
+                arch.BeforeStep(step);
                 double lr = schedules.Lr[step], wd = schedules.WeightDecay[step], lastLayerLr = schedules.LastLayerLr[step];
                 for (int g = 0; g < groups.Count; g++)
                 {
@@ -237,6 +238,7 @@ public sealed class DinoTrainer
                     throw new TrainingDivergedException($"Step {step}: the gradient norm is {gradNorm} (loss {terms.Total:G4}). {Cures}{LastGood(store)}");
                 optimizer.step();
                 ExponentialMovingAverage.Update(arch.Teacher.parameters(), student.parameters(), schedules.Momentum[step]);
+                arch.AfterStep(step);
                 step++;
                 imagesSinceLog += config.Train.BatchSize;
 
@@ -262,6 +264,7 @@ public sealed class DinoTrainer
                         ElapsedSeconds = clock.Elapsed.TotalSeconds,
                         TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
                         KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
+                        GramLoss = config.Gram.UseLoss ? terms.Gram : null, GramLossWeight = config.Gram.UseLoss ? terms.GramWeight : null,
                         Lr = lr, WeightDecay = wd, Momentum = schedules.Momentum[step - 1], TeacherTemp = schedules.TeacherTemp[step - 1],
                         GradNorm = gradNorm, ImagesPerSecond = imagesSinceLog / secs,
                         TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
@@ -365,9 +368,9 @@ public sealed class DinoTrainer
     StepTerms MeanOverRanks(StepTerms t)
     {
         if (comm.WorldSize == 1) return t;
-        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm)
+        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm, t.Gram)
             .Select(x => x / comm.WorldSize).ToArray();
-        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], t.GramWeight);
     }
 
     void ValidateBeforeWork()

@@ -25,6 +25,8 @@ public sealed record DinoTrainingConfig
     public OptimConfig Optim { get; init; } = new();
     /// <summary>Data, batch, seed, logging, checkpoints, online kNN and collapse detection (<c>train</c>).</summary>
     public TrainConfig Train { get; init; } = new();
+    /// <summary>DINOv3's Gram anchoring (<c>gram</c>); off by default.</summary>
+    public GramConfig Gram { get; init; } = new();
 }
 
 /// <summary>The <c>student</c> section: which backbone is trained; the teacher is built the same way without drop path.</summary>

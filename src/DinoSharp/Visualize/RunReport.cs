@@ -82,6 +82,9 @@ public static class RunReport
             result.Add(new("Loss terms", "loss.png", Lines("Loss terms over training", steps, "loss",
                 [("total", m => m.TotalLoss), ("DINO local", m => m.DinoLocalLoss), ("DINO global", m => m.DinoGlobalLoss),
                  ("iBOT", m => m.IbotLoss), ("KoLeo", m => m.KoleoLoss)]), 900, 450));
+            if (steps.Any(m => m.GramLoss is not null))
+                result.Add(new("Gram anchoring", "gram.png", Lines("Gram anchoring (DINOv3)", steps,
+                    "Gram loss (unweighted)", [("Gram loss", m => m.GramLoss ?? 0)], "weight in the total", [("gram.loss_weight", m => m.GramLossWeight ?? 0)]), 900, 450));
             result.Add(new("Learning rate and weight decay", "lr_wd.png", Lines("Learning rate and weight decay", steps,
                 "learning rate", [("learning rate", m => m.Lr)], "weight decay", [("weight decay", m => m.WeightDecay)]), 900, 450));
             result.Add(new("Teacher momentum and temperature", "teacher.png", Lines("Teacher EMA momentum and temperature", steps,

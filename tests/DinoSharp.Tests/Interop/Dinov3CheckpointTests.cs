@@ -88,9 +88,9 @@ public sealed class Dinov3CheckpointTests : IDisposable
         Assert.Contains("--arch dinov3_vits16", e.Message);
 
         using var resolved = ModelResolver.OpenBackbone(path, arch: "dinov3_vits16");
-        Assert.Equal(BackboneFamily.Dinov3Vit, resolved.Backbone.Config.Family);
+        Assert.Equal(BackboneFamily.Dinov3Vit, resolved.Vit.Config.Family);
         Assert.Equal(224, resolved.Preprocessing.Size);
-        foreach (var (key, t) in resolved.Backbone.state_dict())
+        foreach (var (key, t) in resolved.Vit.state_dict())
             Assert.True(Same(t, vits16.state_dict()[key]), key);
     }
 
@@ -145,12 +145,12 @@ public sealed class Dinov3CheckpointTests : IDisposable
         Assert.Equal(card.Backbone, ModelCard.Load(Path.Combine(dir, "model.json")).Backbone);
 
         using var resolved = ModelResolver.OpenBackbone(weights);
-        resolved.Backbone.eval();
+        resolved.Vit.eval();
         vit.eval();
         var fx = ReferenceFixtures.V3;
         var input = fx.Tensors.Keys.First(k => k.StartsWith("input_", StringComparison.Ordinal));
         using var _ = torch.inference_mode();
-        using var viaCard = resolved.Backbone.ForwardFeatures(fx.Load(input));
+        using var viaCard = resolved.Vit.ForwardFeatures(fx.Load(input));
         using var direct = vit.ForwardFeatures(fx.Load(input));
         Assert.True(Same(viaCard.ClsToken, direct.ClsToken) && Same(viaCard.PatchTokens, direct.PatchTokens), $"{name} via model.json computes another function");
     }

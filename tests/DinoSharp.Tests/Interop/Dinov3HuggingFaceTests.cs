@@ -49,7 +49,7 @@ public sealed class Dinov3HuggingFaceTests(ITestOutputHelper output) : IDisposab
             string? note = BackboneCheckpoint.SaveHuggingFace(vit, folder);
             output.WriteLine(note ?? $"{name}: periods already HF's");
             using var resolved = ModelResolver.OpenBackbone(folder);
-            var back = resolved.Backbone;
+            var back = resolved.Vit;
             back.eval();
             AssertKeepsWhatHuggingFaceCarries(vit, back);
             var loaded = back.state_dict();
@@ -114,7 +114,7 @@ public sealed class Dinov3HuggingFaceTests(ITestOutputHelper output) : IDisposab
         var folder = Path.Combine(dir, "random");
         Assert.NotNull(BackboneCheckpoint.SaveHuggingFace(vit, folder));
         using var resolved = ModelResolver.OpenBackbone(folder);
-        AssertKeepsWhatHuggingFaceCarries(vit, resolved.Backbone);
+        AssertKeepsWhatHuggingFaceCarries(vit, resolved.Vit);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class Dinov3HuggingFaceTests(ITestOutputHelper output) : IDisposab
         BackboneCheckpoint.SaveHuggingFace(vit, first);
         using var resolved = ModelResolver.OpenBackbone(first);
         var second = Path.Combine(dir, "second");
-        Assert.Null(BackboneCheckpoint.SaveHuggingFace(resolved.Backbone, second));   // its periods are HF's now
+        Assert.Null(BackboneCheckpoint.SaveHuggingFace(resolved.Vit, second));   // its periods are HF's now
         var a = SafetensorsFile.Load(Path.Combine(first, "model.safetensors"));
         var b = SafetensorsFile.Load(Path.Combine(second, "model.safetensors"));
         Assert.Equal(a.Keys, b.Keys);

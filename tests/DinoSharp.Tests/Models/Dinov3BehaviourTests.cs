@@ -188,6 +188,23 @@ public sealed class Dinov3BehaviourTests
         }
     }
 
+    /// <summary>Which stochastic depth each family's blocks use: dinov2's per sample up to a rate of 0.1 and on a batch subset above it, dinov3's always on a subset.</summary>
+    [Theory]
+    [InlineData(BackboneFamily.Dinov2, 0.05, false)]
+    [InlineData(BackboneFamily.Dinov2, 0.1, false)]
+    [InlineData(BackboneFamily.Dinov2, 0.3, true)]
+    [InlineData(BackboneFamily.Dinov3Vit, 0.05, true)]
+    public void StochasticDepthFollowsTheReferenceBlocks(BackboneFamily family, double rate, bool subset)
+    {
+        var config = family == BackboneFamily.Dinov2
+            ? VisionTransformerVariants.Get("vit_pico_p14") with { DropPathRate = rate }
+            : VisionTransformerVariants.Get("dinov3_vits16") with { Depth = 2, DropPathRate = rate };
+        using var vit = new DinoVisionTransformer(config);
+        var blocks = vit.modules().OfType<Block>().ToList();
+        Assert.Equal(config.Depth, blocks.Count);
+        Assert.All(blocks, b => Assert.Equal(subset, b.SubsetDropPath));
+    }
+
     /// <summary>Round to the nearest bfloat16 (ties to even), via float32 as libtorch's CPU kernels do.</summary>
     static double Bf16(double v)
     {

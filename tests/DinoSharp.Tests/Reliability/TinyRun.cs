@@ -81,6 +81,9 @@ public static class TinyRun
         return args;
     }
 
+    /// <summary>The dataset spec (idx:…) of the 96 test images, for runs built in-process.</summary>
+    public static string DataSpec => "idx:" + Dataset.Value.Images;
+
     /// <summary>The uninterrupted run every interrupted one is compared with (run once per test process).</summary>
     public static string Baseline => BaselineFolder.Value;
 
