@@ -37,7 +37,8 @@ internal static class CliRunner
 
     static bool IsUserError(Exception e) => e is ConfigException or CheckpointException or DatasetNotFoundException
         or ImageDecodeException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or TrainingDivergedException or EmbeddingStoreMismatchException or CommandAppException or UserErrorException or DistributedSetupException;
+        or InvalidDataException or TrainingDivergedException or EmbeddingStoreMismatchException or CommandAppException or UserErrorException or DistributedSetupException
+        or DinoSharp.IO.WriterLockException or DinoSharp.IO.DiskFullException;
 
     /// <summary>The message without .NET's " (Parameter 'spec')" suffix, which names a C# parameter, not anything the user typed.</summary>
     static string UserMessage(Exception e) =>

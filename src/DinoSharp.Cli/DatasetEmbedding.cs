@@ -12,12 +12,14 @@ namespace DinoSharp.Cli;
 internal static class DatasetEmbedding
 {
     /// <summary>Embeds images [<paramref name="start"/>, <paramref name="end"/> ?? all) of the dataset in order, skipping unreadable ones.</summary>
-    public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0)
+    public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0,
+        int chunkBatches = 0, Action<EmbeddingChunk>? chunkCompleted = null)
     {
         int n = Math.Min(end ?? dataset.Count, dataset.Count) - start;
         // Under the live progress bar a warning would tear the display: it waits until the bar is done.
         bool live = CommonSettings.Interactive && !quiet;
-        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : m => Messages.Warning("skipped " + m) };
+        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : Messages.Warning,
+            ChunkBatches = chunkBatches, ChunkCompleted = chunkCompleted };
         EmbeddedDataset result;
         if (live)
         {
@@ -29,7 +31,7 @@ internal static class DatasetEmbedding
                     var task = ctx.AddTask($"embedding {Markup.Escape(what)}", maxValue: n);
                     result = DatasetEmbedder.Embed(embedder, dataset, options with { Advanced = k => task.Increment(k) });
                 });
-            foreach (var message in result.Skipped) Messages.Warning("skipped " + message);
+            foreach (var message in result.Skipped) Messages.Warning(UnreadableImages.WarningFor(message));
         }
         else
         {
@@ -49,6 +51,7 @@ internal static class DatasetEmbedding
                 },
             });
         }
+        if (result.Skipped.Count > 0) Messages.Warning($"{what}: {result.Skipped.Count} unreadable image(s) were skipped.");
         Messages.WarnIfDegenerate(result.Embeddings, embedder switch
         {
             BackboneEmbedder b => b.Source,

@@ -1,3 +1,5 @@
+using DinoSharp.IO;
+
 namespace DinoSharp.Cli;
 
 /// <summary>
@@ -66,9 +68,13 @@ internal static class OutputPath
         Directory.CreateDirectory(staging);
         try
         {
-            write(Path.Combine(staging, Path.GetFileName(full)));
-            foreach (var entry in Directory.EnumerateFileSystemEntries(staging))
-                Replace(entry, Path.Combine(folder, Path.GetFileName(entry)));
+            // A full disk: the staging folder goes (finally below), one line names the output and the space needed.
+            DiskSpace.Write(full, staging, () =>
+            {
+                write(Path.Combine(staging, Path.GetFileName(full)));
+                foreach (var entry in Directory.EnumerateFileSystemEntries(staging))
+                    Replace(entry, Path.Combine(folder, Path.GetFileName(entry)));
+            });
         }
         finally
         {

@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Eval;
+using DinoSharp.IO;
 using DinoSharp.Models;
 using DinoSharp.Training;
 using TorchSharp;
@@ -65,7 +66,7 @@ public sealed class ExplorerIndex : IDisposable
             throw new ExplorerStartException($"--data {options.Data}: {OneLine(e.Message)}", e);
         }
         int rawSize = 28;
-        try { rawSize = dataset.Count > 0 ? dataset.Load(0).Width : 28; } catch (ImageDecodeException) { }
+        try { rawSize = UnreadableImages.FirstReadable(dataset).Width; } catch (InvalidDataException) { }
         var embedder = openModel(rawSize);
         string storePath = options.Store ?? StoreLocation.For(options.CacheRoot, embedder.Identity, options.Data);
         return new ExplorerIndex(options, embedder, dataset, storePath, log);
@@ -123,7 +124,10 @@ public sealed class ExplorerIndex : IDisposable
 
     EmbeddingStore EmbedAll(CancellationToken cancel)
     {
-        using var writer = StoreWriterLock.Acquire(StorePath, log);
+        WriterLock writer;
+        try { writer = WriterLock.ForStore(StorePath, "--store", line => log.WriteLine("warning: " + line)); }
+        catch (WriterLockException e) { throw new ExplorerStartException(e.Message, e); }
+        using var held = writer;
         if (EmbeddingStore.Exists(StorePath)) return OpenExisting();   // another writer finished it while we waited
         phase = ExplorerPhase.Embedding;
         Total = Dataset.Count;
@@ -132,6 +136,7 @@ public sealed class ExplorerIndex : IDisposable
         var paths = new List<string>();
         var labels = new List<int>();
         var sizes = new List<(int, int)>();
+        var unreadable = new UnreadableImages(line => log.WriteLine("warning: " + line));
         try
         {
             for (int first = 0; first < Total; first += options.BatchSize)
@@ -140,19 +145,11 @@ public sealed class ExplorerIndex : IDisposable
                 var images = new List<RgbImage>();
                 for (int i = first; i < Math.Min(first + options.BatchSize, Total); i++)
                 {
-                    try
-                    {
-                        var image = Dataset.Load(i);
-                        images.Add(image);
-                        paths.Add(Dataset.Describe(i));
-                        labels.Add(Dataset.Label(i) ?? -1);
-                        sizes.Add((image.Width, image.Height));
-                    }
-                    catch (ImageDecodeException e)
-                    {
-                        Skipped++;
-                        log.WriteLine("warning: skipped " + OneLine(e.Message));
-                    }
+                    if (!unreadable.TryLoad(Dataset, i, out var image)) continue;
+                    images.Add(image);
+                    paths.Add(Dataset.Describe(i));
+                    labels.Add(Dataset.Label(i) ?? -1);
+                    sizes.Add((image.Width, image.Height));
                 }
                 if (images.Count > 0)
                 {
@@ -160,6 +157,7 @@ public sealed class ExplorerIndex : IDisposable
                     using var scope = torch.NewDisposeScope();
                     parts.Add(Embedder.Embed(images).MoveToOuterDisposeScope());
                 }
+                Skipped = unreadable.Count;
                 Done = Math.Min(first + options.BatchSize, Total);
                 Message = $"embedded {Done} of {Total} images" + (Skipped > 0 ? $" ({Skipped} skipped)" : "");
             }
@@ -172,7 +170,7 @@ public sealed class ExplorerIndex : IDisposable
             created.Append(all, paths, labelled ? labels.ToArray() : null, sizes.ToArray());
             if (labelled && Dataset.ClassNames is { } names) created.ClassNames.AddRange(names);
             created.Save();
-            log.WriteLine($"Embedded {paths.Count} images into {created.SafetensorsPath}" + (Skipped > 0 ? $"; skipped {Skipped} unreadable file(s)." : "."));
+            log.WriteLine($"Embedded {paths.Count} images into {created.SafetensorsPath}" + (unreadable.Summary is { } summary ? "; " + summary : "."));
             return created;
         }
         finally

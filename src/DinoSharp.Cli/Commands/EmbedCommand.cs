@@ -2,12 +2,16 @@ using System.ComponentModel;
 using DinoSharp.Data;
 using DinoSharp.Distributed;
 using DinoSharp.Eval;
+using DinoSharp.IO;
 using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
 
 internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
 {
+    /// <summary>Images flushed per chunk by default (rounded down to whole batches).</summary>
+    const int DefaultChunkImages = 4096;
+
     public sealed class Settings : ModelSettings
     {
         [CommandOption("--data <DATASET>")]
@@ -26,6 +30,14 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         [Description("Embed only the first N images.")]
         public int? Limit { get; init; }
 
+        [CommandOption("--chunk <BATCHES>")]
+        [Description("Batches flushed to <STORE>.partial/ at a time (default: 4096 images' worth): a killed run, started again with the same command, continues after the last complete chunk.")]
+        public int? Chunk { get; init; }
+
+        [CommandOption("--resume")]
+        [Description("Continue an interrupted embedding (the same command without --resume does too; this only says so).")]
+        public bool Resume { get; init; }
+
         [CommandOption("--shard <I/N>")]
         [Description("Embed only part I of N (0-based) into <STORE>.shard-0000I-of-0000N, for N jobs of any scheduler; join them with dino embed merge. Under mpirun -np N each rank takes its own part without this option.")]
         public string? Shard { get; init; }
@@ -39,10 +51,12 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         if (shard is not null && s.Append) throw new UserErrorException("--append cannot add to a shard: embed each shard once, then join them with dino embed merge.");
         string outPath = shard is { } part ? EmbeddingShards.PathOf(s.Out, part) : s.Out;
         OutputPath.CheckFile("--out", outPath + ".safetensors");
+        // One writer per store: a second `dino embed` (or the explorer) into it is refused naming this process.
+        using var writer = WriterLock.ForStore(outPath, "--out", Messages.Warning);
         var dataset = DatasetSpec.Open(s.Data);
         int images = Math.Min(s.Limit ?? dataset.Count, dataset.Count);
         var (start, end) = (shard ?? Shard.Whole).Range(images);
-        using var embedder = s.OpenModel(dataset.Load(0).Width);
+        using var embedder = s.OpenModel(UnreadableImages.FirstReadable(dataset).Width);
         // An existing store is checked (identity, or refusal to overwrite) before the work; a new one is created after
         // it, when the embedding width is known.
         EmbeddingStore? existing;
@@ -52,12 +66,44 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
             throw new UserErrorException(e.Message + " Use the model, --features and --image-size the store was made with, or another --out.");
         }
         if (!s.Append && EmbeddingStore.Exists(outPath))
+        {
+            existing?.Dispose();
+            if (EmbeddingChunkFolder.Exists(outPath))
+            {
+                // Killed after the store was saved, before its chunks were removed: the store is the finished result.
+                Directory.Delete(EmbeddingChunkFolder.FolderOf(outPath), recursive: true);
+                Console.WriteLine($"{outPath} was already complete; removed its leftover chunks.");
+                return CliRunner.Ok;
+            }
             throw new UserErrorException($"{outPath}: an embedding store already exists; add to it with --append or choose another --out.");
+        }
+        if (s.Chunk is < 1) throw new UserErrorException($"--chunk {s.Chunk}: must be at least 1 batch.");
+        int chunkBatches = s.Chunk ?? Math.Max(1, DefaultChunkImages / s.BatchSize);
         EmbeddedDataset result;
+        EmbeddingChunkFolder finished;
         try
         {
-            result = DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, (int)end, (int)start);
-            if (existing is not null) result = WithoutRowsIn(existing, result);
+            var chunks = EmbeddingChunkFolder.OpenOrCreate(outPath,
+                new EmbeddingPlan(embedder.Identity.ToString(), s.Data, (int)start, (int)end, s.BatchSize, chunkBatches));
+            if (chunks.Chunks > 0)
+                Messages.Note($"Resuming {outPath}: {chunks.Chunks} chunk(s) done, continuing at image {chunks.NextImage} of [{start}, {end}).", s.Quiet);
+            else if (s.Resume)
+                Messages.Warning($"{outPath}: no interrupted embedding to resume; starting at image {start}.");
+            if (chunks.NextImage < end)
+                DatasetEmbedding.Embed(embedder, dataset, s.BatchSize, s.Quiet, s.Data, (int)end, chunks.NextImage, chunkBatches, chunks.Append).Dispose();
+            result = chunks.ReadAll();
+            if (result.Paths.Count == 0)
+            {
+                result.Dispose();
+                throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({result.Skipped.Count} skipped; the first: {result.Skipped.FirstOrDefault()}).");
+            }
+            if (existing is not null)
+            {
+                // Nothing new to append is a finished outcome, not an interruption: the chunks are not kept for a resume.
+                try { result = WithoutRowsIn(existing, result); }
+                catch (UserErrorException) { result.Dispose(); chunks.Delete(); throw; }
+            }
+            finished = chunks;
         }
         catch { existing?.Dispose(); throw; }
         using var embedded = result;
@@ -68,8 +114,9 @@ internal sealed class EmbedCommand : Command<EmbedCommand.Settings>
         store.Append(result.Embeddings, result.Paths, labelled ? result.Labels.Select(l => (int)l).ToArray() : null, result.Sizes.ToArray());
         if (labelled && dataset.ClassNames is { } names && store.ClassNames.Count == 0) store.ClassNames.AddRange(names);
         store.Save();
+        finished.Delete();
         Console.WriteLine($"Embedded {result.Paths.Count} images ({result.Embeddings.shape[1]} dims) into {store.SafetensorsPath}" +
-            (result.Skipped.Count > 0 ? $"; skipped {result.Skipped.Count} unreadable file(s)." : "."));
+            (result.Skipped.Count > 0 ? $"; {result.Skipped.Count} unreadable image(s) were skipped." : "."));
         return CliRunner.Ok;
     }
 

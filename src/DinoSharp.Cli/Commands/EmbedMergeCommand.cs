@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using DinoSharp.Eval;
+using DinoSharp.IO;
 using Spectre.Console.Cli;
 
 namespace DinoSharp.Cli.Commands;
@@ -18,6 +19,7 @@ internal sealed class EmbedMergeCommand : Command<EmbedMergeCommand.Settings>
     {
         if (string.IsNullOrWhiteSpace(s.Out))
             throw new UserErrorException("--out is required, e.g. dino embed merge --out stores/test.");
+        using var writer = WriterLock.ForStore(s.Out, "--out", Messages.Warning);
         if (EmbeddingStore.Exists(s.Out))
             throw new UserErrorException($"{s.Out}: an embedding store already exists; remove it or merge into another --out.");
         using var store = EmbeddingShards.Merge(s.Out);

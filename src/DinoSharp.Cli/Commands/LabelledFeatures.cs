@@ -20,7 +20,7 @@ internal static class LabelledFeatureArguments
         var testSet = DatasetSpec.Open(test);
         LabelledFeatures.RequireLabels(trainSet);
         LabelledFeatures.RequireLabels(testSet);
-        using var embedder = s.OpenModel(trainSet.Load(0).Width);
+        using var embedder = s.OpenModel(UnreadableImages.FirstReadable(trainSet).Width);
         using var a2 = DatasetEmbedding.Embed(embedder, trainSet, s.BatchSize, s.Quiet, train, limitTrain);
         using var b2 = DatasetEmbedding.Embed(embedder, testSet, s.BatchSize, s.Quiet, test, limitTest);
         return LabelledFeatures.FromEmbedded(embedder.Identity, a2, b2, trainSet.ClassNames);

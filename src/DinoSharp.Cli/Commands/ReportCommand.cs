@@ -21,7 +21,7 @@ internal sealed class ReportCommand : Command<ReportCommand.Settings>
     {
         if (!Directory.Exists(s.Run)) throw new UserErrorException($"{s.Run}: no such run folder.");
         OutputPath.CheckFile("--out", s.Out);
-        string path = RunReport.Write(s.Run, s.Out);
+        string path = RunReport.Write(s.Run, s.Out, Messages.Warning);
         Console.WriteLine($"Report: {Path.GetFullPath(path)}");
         return CliRunner.Ok;
     }

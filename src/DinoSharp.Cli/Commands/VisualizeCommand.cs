@@ -50,7 +50,17 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
 
         OutputPath.CheckFolder("--out", s.Out);
         var files = ImageFiles(s.Images);
-        var images = files.Select(f => ImageDecoder.Decode(f)).ToList();   // a bad file stops here, before anything is written
+        // The one rule for unreadable images: skipped with a warning naming each, counted; checked before anything is written.
+        var unreadable = new UnreadableImages(Messages.Warning);
+        var images = new List<RgbImage>();
+        foreach (var f in files.ToList())
+        {
+            if (unreadable.TryDecode(f, out var image)) images.Add(image);
+            else files.Remove(f);
+        }
+        if (images.Count == 0)
+            throw new UserErrorException($"--images: none of the {unreadable.Count} image(s) could be decoded (the first: {unreadable.Messages[0]}).");
+        if (unreadable.Summary is { } summary) Messages.Warning(summary);
 
         using var embedder = s.OpenModel();
         if (embedder is not BackboneEmbedder backbone)

@@ -9,7 +9,7 @@ namespace DinoSharp.Data;
 /// worker threads and whether the run started at 0 or resumed at k: every image's augmentation is seeded by
 /// (seed, k, slot) and the masks by (seed, k). Worker threads each build whole batches (decode → augment → collate)
 /// ahead of the consumer, at most <see cref="PrefetchBatches"/> ahead.
-/// Images that fail to load are reported once through the log callback, counted in <see cref="SkippedCount"/>, and
+/// Images that fail to load (<see cref="UnreadableImages"/>: the one rule every reader shares) are reported once through the log callback, counted in <see cref="SkippedCount"/>, and
 /// replaced by the next index that loads (so the replacement is deterministic too).
 /// With a <see cref="Shard"/> i/n (data-parallel training, one loader per rank), every batch holds images
 /// [i·B/n, (i+1)·B/n) of global batch k, with the crops and masks they have in the unsharded batch k.
@@ -19,8 +19,8 @@ public sealed class MultiCropDataLoader
     readonly IImageDataset _dataset;
     readonly MultiCropAugmentation _augmentation;
     readonly MultiCropCollator _collator;
-    readonly Action<string> _log;
     readonly ConcurrentDictionary<int, bool> _bad = new();
+    readonly UnreadableImages _unreadable;
     readonly bool _labelled;
     // A reference (not a value tuple) so workers swap it atomically.
     Tuple<long, int[]>? _epochOrder;
@@ -61,7 +61,7 @@ public sealed class MultiCropDataLoader
         Workers = workers ?? Math.Max(1, Environment.ProcessorCount - 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(Workers, 1, nameof(workers));
         PrefetchBatches = prefetchBatches;
-        _log = log ?? (_ => { });
+        _unreadable = new UnreadableImages(log);
         _labelled = dataset.Label(0).HasValue;
     }
 
@@ -210,15 +210,8 @@ public sealed class MultiCropDataLoader
         for (int tried = 0; tried < _dataset.Count; tried++, index = (index + 1) % _dataset.Count)
         {
             if (_bad.ContainsKey(index)) continue;
-            try
-            {
-                return (index, _dataset.Load(index));
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                if (_bad.TryAdd(index, true))
-                    _log($"warning: skipping unreadable image {_dataset.Describe(index)}: {e.Message}");
-            }
+            if (_unreadable.TryLoad(_dataset, index, out var image)) return (index, image);
+            _bad.TryAdd(index, true);
         }
         throw new InvalidOperationException($"No image of '{_dataset.Name}' could be loaded ({SkippedCount} unreadable).");
     }

@@ -13,7 +13,7 @@ public static class DatasetEmbedder
 {
     /// <summary>Embeds images [Start, End) of <paramref name="dataset"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The batch size is below 1 or the range is empty or outside the dataset.</exception>
-    /// <exception cref="InvalidDataException">No image of the range could be decoded.</exception>
+    /// <exception cref="InvalidDataException">No image of the range could be decoded (without chunks; with chunks the result is then empty).</exception>
     public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, DatasetEmbeddingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(embedder);
@@ -28,7 +28,8 @@ public static class DatasetEmbedder
         var labels = new List<long>();
         var paths = new List<string>();
         var sizes = new List<(int, int)>();
-        var skipped = new List<string>();
+        var unreadable = new UnreadableImages(options.Skipped);
+        int batches = 0, chunkStart = start, chunkParts = 0, chunkRows = 0, chunkSkipped = 0;
         try
         {
             for (int first = start; first < end; first += options.BatchSize)
@@ -37,19 +38,11 @@ public static class DatasetEmbedder
                 var images = new List<RgbImage>();
                 for (int i = first; i < last; i++)
                 {
-                    try
-                    {
-                        var img = dataset.Load(i);
-                        images.Add(img);
-                        labels.Add(dataset.Label(i) ?? -1);
-                        paths.Add(dataset.Describe(i));
-                        sizes.Add((img.Width, img.Height));
-                    }
-                    catch (ImageDecodeException e)
-                    {
-                        skipped.Add(e.Message);
-                        options.Skipped?.Invoke(e.Message);
-                    }
+                    if (!unreadable.TryLoad(dataset, i, out var img)) continue;
+                    images.Add(img);
+                    labels.Add(dataset.Label(i) ?? -1);
+                    paths.Add(dataset.Describe(i));
+                    sizes.Add((img.Width, img.Height));
                 }
                 if (images.Count > 0)
                 {
@@ -59,14 +52,30 @@ public static class DatasetEmbedder
                     parts.Add(embedder.Embed(images).MoveToOuterDisposeScope());
                 }
                 options.Advanced?.Invoke(last - first);
+                batches++;
+                if (options.ChunkBatches > 0 && (batches % options.ChunkBatches == 0 || last == end))
+                {
+                    EmitChunk(options, chunkStart, last, parts.Skip(chunkParts).ToList(), labels.Skip(chunkRows).ToArray(),
+                        paths.Skip(chunkRows).ToList(), sizes.Skip(chunkRows).ToList(), unreadable.Messages.Skip(chunkSkipped).ToList());
+                    (chunkStart, chunkParts, chunkRows, chunkSkipped) = (last, parts.Count, paths.Count, unreadable.Count);
+                }
             }
+            if (parts.Count == 0 && options.ChunkBatches > 0)
+                return new EmbeddedDataset(torch.empty(0), [], [], [], unreadable.Messages);   // the chunks hold everything there is
             if (parts.Count == 0)
-                throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({skipped.Count} skipped; the first: {skipped.FirstOrDefault()}).");
-            return new EmbeddedDataset(torch.cat(parts, 0), labels.ToArray(), paths, sizes, skipped);
+                throw new InvalidDataException($"No image of '{dataset.Name}' could be decoded ({unreadable.Count} skipped; the first: {unreadable.Messages.FirstOrDefault()}).");
+            return new EmbeddedDataset(torch.cat(parts, 0), labels.ToArray(), paths, sizes, unreadable.Messages);
         }
         finally
         {
             foreach (var p in parts) p.Dispose();
         }
+    }
+
+    static void EmitChunk(DatasetEmbeddingOptions options, int start, int end, List<torch.Tensor> parts, long[] labels,
+        List<string> paths, List<(int, int)> sizes, List<string> skipped)
+    {
+        using var embeddings = parts.Count > 0 ? torch.cat(parts, 0) : torch.empty(0);
+        options.ChunkCompleted?.Invoke(new EmbeddingChunk(start, end, new EmbeddedDataset(embeddings, labels, paths, sizes, skipped)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using DinoSharp.Interop;
+using DinoSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,6 +24,8 @@ public sealed class EmbeddingStore : IDisposable
     public const string SafetensorsExtension = ".safetensors";
     /// <summary>Extension of the JSON sidecar (model identity, rows, class names, checksum).</summary>
     public const string SidecarExtension = ".json";
+
+    const string IdentityMetadata = "identity";
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -148,7 +151,10 @@ public sealed class EmbeddingStore : IDisposable
         }
         if (sidecar.FormatVersion != FormatVersion)
             throw new InvalidDataException($"Embedding store '{basePath}': format version {sidecar.FormatVersion} is not supported (this library reads version {FormatVersion}).");
-        if (sidecar.Identity is null || sidecar.Items is null || sidecar.Items.Count != sidecar.Rows)
+        // Every field a JSON file can leave out or null is checked here (found by the fuzz test: a renamed key made a null identity field).
+        if (sidecar.Identity is not { Architecture: not null, CheckpointSha256: not null, Preprocessing: not null, FeatureKind: not null, Precision: not null }
+            || sidecar.Items is null || sidecar.Items.Count != sidecar.Rows || sidecar.Items.Any(r => r?.Path is null)
+            || sidecar.ClassNames?.Any(c => c is null) == true || sidecar.SafetensorsSha256 is null)
             throw new InvalidDataException($"Embedding store '{basePath}': sidecar is incomplete (identity or per-row items missing, or item count differs from rows = {sidecar.Rows}).");
 
         string actual = Sha256Of(st);
@@ -159,7 +165,13 @@ public sealed class EmbeddingStore : IDisposable
         Dictionary<string, Tensor> tensors;
         try
         {
-            tensors = SafetensorsFile.Load(st);
+            tensors = SafetensorsFile.Load(st, out var metadata);
+            if (metadata.TryGetValue(IdentityMetadata, out var fileIdentity) && fileIdentity != sidecar.Identity.ToString())
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+                throw new InvalidDataException(
+                    $"Embedding store '{basePath}': its sidecar says the rows come from {sidecar.Identity}, its tensor file from {fileIdentity}; the pair does not belong together: re-embed it.");
+            }
         }
         catch (InvalidDataException e)
         {
@@ -258,14 +270,22 @@ public sealed class EmbeddingStore : IDisposable
         try
         {
             if (labelTensor is not null) tensors.Add(new("labels", labelTensor));
-            SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string> { ["format"] = "dinosharp-embeddings" });
+            DiskSpace.Write(st, stTmp, () => SafetensorsFile.Save(stTmp, tensors, new Dictionary<string, string>
+            {
+                ["format"] = "dinosharp-embeddings",
+                // Also in the tensor file, so a sidecar paired with another model's embeddings is caught even when hashes are redone.
+                [IdentityMetadata] = Identity.ToString(),
+            }),
+                Count * Dimension * 4L + Count * 8L + 4096);
         }
         finally
         {
             labelTensor?.Dispose();
         }
         var sidecar = new EmbeddingStoreSidecar(FormatVersion, Identity, CreatedUtc, Count, Dimension, Sha256Of(stTmp), ClassNames.ToArray(), rows.ToArray(), Source, Shard);
-        File.WriteAllBytes(jsTmp, JsonSerializer.SerializeToUtf8Bytes(sidecar, Json));
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(sidecar, Json);
+        try { DiskSpace.Write(js, jsTmp, () => File.WriteAllBytes(jsTmp, json), json.Length); }
+        catch { DiskSpace.Remove(stTmp); throw; }
         File.Move(stTmp, st, overwrite: true);
         File.Move(jsTmp, js, overwrite: true);
     }

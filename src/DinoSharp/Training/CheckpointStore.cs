@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 
+using DinoSharp.IO;
+
 namespace DinoSharp.Training;
 
 /// <summary>What a checkpoint folder's state.json records besides the tensors.</summary>
@@ -78,18 +80,22 @@ public sealed class CheckpointStore
         CheckFreeSpace();
         string tmp = Path.Combine(Folder, $"{TempPrefix}{Prefix}{step:D8}_{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        TestPause("started", step);
-        writeFiles(tmp);
-        TestPause("written", step);
-        var files = Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != StateFile).ToList();
-        var hashes = files.ToDictionary(f => f!, f => Sha256(Path.Combine(tmp, f!)));
-        var full = state with { Step = step, Files = hashes, Written = DateTimeOffset.UtcNow };
-        File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(full, Json));
-        TestPause("hashed", step);
-        foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
-        FlushDirectory(tmp);
-        Directory.Move(tmp, final);
+        // A full disk: the temporary folder goes, the previous checkpoints stay, one line names the folder and the space needed.
+        DiskSpace.Write(final, tmp, () =>
+        {
+            Directory.CreateDirectory(tmp);
+            TestPause("started", step);
+            writeFiles(tmp);
+            TestPause("written", step);
+            var files = Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != StateFile).ToList();
+            var hashes = files.ToDictionary(f => f!, f => Sha256(Path.Combine(tmp, f!)));
+            var full = state with { Step = step, Files = hashes, Written = DateTimeOffset.UtcNow };
+            File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(full, Json));
+            TestPause("hashed", step);
+            foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
+            FlushDirectory(tmp);
+            Directory.Move(tmp, final);
+        }, LastCheckpointSize());
         FlushDirectory(Folder);   // the rename itself reaches the disk: a power cut now leaves step_N, not the temporary name
         TestPause("renamed", step);
         if (Verify(final) is null)
@@ -173,13 +179,14 @@ public sealed class CheckpointStore
 
     void CheckFreeSpace()
     {
-        var last = List().OrderByDescending(d => d).FirstOrDefault();
-        if (last is null) return;
-        long size = Directory.GetFiles(last).Sum(f => new FileInfo(f).Length);
-        long free = new DriveInfo(Path.GetFullPath(Folder)).AvailableFreeSpace;
-        if (free < size * FreeSpaceFactor)
-            throw new IOException($"{Folder}: only {free / 1e6:F0} MB free, a checkpoint needs about {size / 1e6:F0} MB. Free some space; the previous checkpoints were kept.");
+        long size = LastCheckpointSize();
+        if (size == 0) return;
+        long free = DiskSpace.FreeBytes(Folder);
+        if (free >= 0 && free < size * FreeSpaceFactor)
+            throw DiskSpace.Full(Folder, (long)(size * FreeSpaceFactor));
     }
+
+    long LastCheckpointSize() => List().OrderByDescending(d => d).FirstOrDefault() is { } last ? DiskSpace.SizeOf(last) : 0;
 
     static void FlushToDisk(string path)
     {

@@ -6,6 +6,7 @@ using DinoSharp.Data;
 using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using DinoSharp.Interop;
+using DinoSharp.IO;
 using DinoSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -106,6 +107,8 @@ public sealed class DinoTrainer
         CheckpointStore? store = null;
         (string Path, CheckpointState State)? latest = null;
         var start = new StartPoint(0, null, null);
+        // One writer per run folder (rank 0 writes it): a second `dino train --out` on it is refused naming this process.
+        using var writer = IsRoot ? WriterLock.ForRunFolder(outDir, progress.Warning) : null;
         if (IsRoot) (store, latest, start) = OpenRunFolder(outDir, configJson, configSha);
         start = comm.BroadcastJson(start);
 
@@ -456,15 +459,22 @@ public sealed class DinoTrainer
 
     void ExportTeacher(SslMetaArch arch, string path)
     {
-        BackboneCheckpoint.SaveMeta(arch.Teacher.Backbone, path, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "dinosharp" });
+        // Written under temporary names and renamed: a full disk or a kill leaves no half file under the final names.
+        string tmp = path + ".tmp", cardPath = Path.Combine(Path.GetDirectoryName(path)!, "model.json"), cardTmp = cardPath + ".tmp";
+        DiskSpace.Write(path, tmp, () => BackboneCheckpoint.SaveMeta(arch.Teacher.Backbone, tmp, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "dinosharp" }),
+            arch.Teacher.Backbone.parameters().Sum(p => p.NumberOfElements * p.ElementSize));
         int size = config.Crops.GlobalCropsSize;
-        new ModelCard
+        var card = new ModelCard
         {
             Backbone = arch.BackboneConfig with { DropPathRate = 0 },
             Preprocessing = new Preprocessing { Size = size, ResizeShorter = size < 64 ? 0 : (int)Math.Round(size * 256.0 / 224) },
-            WeightsSha256 = CheckpointStore.Sha256(path),
+            WeightsSha256 = CheckpointStore.Sha256(tmp),
             Source = "DinoSharp teacher backbone",
-        }.Save(Path.Combine(Path.GetDirectoryName(path)!, "model.json"));
+        };
+        try { DiskSpace.Write(cardPath, cardTmp, () => card.Save(cardTmp)); }
+        catch { DiskSpace.Remove(tmp); throw; }
+        File.Move(tmp, path, overwrite: true);
+        File.Move(cardTmp, cardPath, overwrite: true);
     }
 
     static string Describe(SslMetaArch arch)

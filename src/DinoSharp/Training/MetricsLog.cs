@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using DinoSharp.IO;
+
 namespace DinoSharp.Training;
 
 /// <summary>One line of metrics.jsonl: every loss term, the schedules, and the collapse signals of a logged step.</summary>
@@ -56,23 +58,57 @@ public sealed record StepMetrics
 public sealed class MetricsLog : IDisposable
 {
     static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-    readonly StreamWriter writer;
+    readonly FileStream stream;
+    readonly string path;
 
     /// <summary>Opens <paramref name="path"/> for writing.</summary>
     /// <param name="path">The metrics.jsonl file.</param>
     /// <param name="append">Continue an existing log (resume) instead of replacing it.</param>
     public MetricsLog(string path, bool append)
     {
-        writer = new StreamWriter(path, append) { AutoFlush = true };
+        this.path = path;
+        // Unbuffered: a line that does not fit is not kept in a buffer to be written (torn) later, and can be cut off.
+        stream = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
     }
 
-    /// <summary>Appends <paramref name="m"/> as one snake_case JSON line (null fields omitted) and flushes it.</summary>
-    public void Write(StepMetrics m) => writer.WriteLine(JsonSerializer.Serialize(m, Options));
+    /// <summary>
+    /// Appends <paramref name="m"/> as one snake_case JSON line (null fields omitted) and flushes it. When the disk is
+    /// full the part of the line that was written is cut off again and <see cref="DiskFullException"/> names the file.
+    /// </summary>
+    public void Write(StepMetrics m)
+    {
+        byte[] line = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(m, Options) + "\n");
+        long before = stream.Position;
+        try
+        {
+            stream.Write(line);
+            stream.Flush();
+        }
+        catch (IOException e) when (DiskSpace.IsFull(e))
+        {
+            try { stream.SetLength(before); } catch (IOException) { }
+            throw DiskSpace.Full(path, line.Length, e);
+        }
+    }
 
-    /// <summary>Every line of a metrics.jsonl, in file order (blank lines skipped).</summary>
-    /// <exception cref="JsonException">A line is not valid JSON (e.g. torn by a kill; <see cref="TruncateAfter"/> removes such a line).</exception>
-    public static List<StepMetrics> Read(string path) =>
-        File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<StepMetrics>(l, Options)!).ToList();
+    /// <summary>
+    /// Every line of a metrics.jsonl, in file order (blank lines skipped). A torn last line (a run killed while writing
+    /// it) is left out with a warning to <paramref name="warn"/>; the rest is used.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A line before the last is not a valid metrics line: one line naming the file and the line number.</exception>
+    public static List<StepMetrics> Read(string path, Action<string>? warn = null)
+    {
+        var lines = File.ReadLines(path).Select((text, i) => (Text: text, Number: i + 1)).Where(l => l.Text.Length > 0).ToList();
+        var result = new List<StepMetrics>(lines.Count);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (TryParse(lines[i].Text) is { } m) { result.Add(m); continue; }
+            if (i < lines.Count - 1)
+                throw new InvalidDataException($"{path}: line {lines[i].Number} is not a metrics line (JSON); the file is corrupt: restore it or remove the line.");
+            warn?.Invoke($"{path}: the last line ({lines[i].Number}) is torn (a run killed while writing it); using the {result.Count} lines before it.");
+        }
+        return result;
+    }
 
     /// <summary>
     /// Drops lines of steps after <paramref name="step"/> (a resumed run rewrites them), and a line torn by a kill in
@@ -95,5 +131,9 @@ public sealed class MetricsLog : IDisposable
     }
 
     /// <summary>Closes the file.</summary>
-    public void Dispose() => writer.Dispose();
+    public void Dispose()
+    {
+        try { stream.Dispose(); }
+        catch (IOException) { }   // a full disk was already reported by Write
+    }
 }

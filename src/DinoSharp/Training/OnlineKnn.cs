@@ -60,10 +60,12 @@ public sealed class OnlineKnn
         var chosen = order.Take(n).Order().ToArray();
         var images = new List<RgbImage>(n);
         var labels = new List<long>(n);
+        var unreadable = new UnreadableImages();   // the training loader already warns about each unreadable image
         foreach (var i in chosen)
         {
-            try { images.Add(ds.Load(i)); labels.Add(ds.Label(i)!.Value); }
-            catch (ImageDecodeException) { }
+            if (!unreadable.TryLoad(ds, i, out var image)) continue;
+            images.Add(image);
+            labels.Add(ds.Label(i)!.Value);
         }
         var x = transform.ToBatch(images);
         return (x, torch.tensor(labels.ToArray()));

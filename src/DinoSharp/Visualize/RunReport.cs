@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DinoSharp.IO;
 using DinoSharp.Training;
 using ScottPlot;
 using SkiaSharp;
@@ -30,11 +31,12 @@ public static class RunReport
     /// <param name="outFile">The HTML file; null: <c>&lt;run&gt;/report.html</c>.</param>
     /// <returns>The path of the HTML file written.</returns>
     /// <exception cref="FileNotFoundException">The folder has no metrics.jsonl.</exception>
-    public static string Write(string runDir, string? outFile = null)
+    /// <param name="warn">Receives a warning when the last line of metrics.jsonl is torn (a killed run); the rest is used.</param>
+    public static string Write(string runDir, string? outFile = null, Action<string>? warn = null)
     {
         string metricsPath = Path.Combine(runDir, "metrics.jsonl");
         if (!File.Exists(metricsPath)) throw new FileNotFoundException($"{runDir}: no metrics.jsonl; is this a run folder made by `dino train`?");
-        var metrics = MetricsLog.Read(metricsPath);
+        var metrics = MetricsLog.Read(metricsPath, warn);
         var evals = ReadEvaluations(Path.Combine(runDir, "eval"));
         // The page embeds its plots, so a report written elsewhere leaves the run folder as it was: its plots are drawn
         // in a temporary folder instead of <run>/report/.
@@ -46,7 +48,8 @@ public static class RunReport
             var images = new List<(string Title, string Path)>();
             foreach (var plot in BuildPlots(metrics, evals))
             {
-                plot.Plot.SavePng(Path.Combine(plots, plot.File), plot.Width, plot.Height);
+                string png = Path.Combine(plots, plot.File);
+                DiskSpace.Write(png, png, () => plot.Plot.SavePng(png, plot.Width, plot.Height));
                 images.Add((plot.Title, Path.Combine(plots, plot.File)));
             }
             foreach (var extra in new[] { "search.png", "pca.png", "attention.png" })
@@ -58,7 +61,7 @@ public static class RunReport
             string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
             if (folder is not null) Directory.CreateDirectory(folder);
             string tmp = output + ".tmp";
-            File.WriteAllText(tmp, html);
+            DiskSpace.Write(output, tmp, () => File.WriteAllText(tmp, html), System.Text.Encoding.UTF8.GetByteCount(html));
             File.Move(tmp, output, overwrite: true);
             return output;
         }

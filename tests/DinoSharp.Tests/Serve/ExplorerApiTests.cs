@@ -18,7 +18,7 @@ public sealed class ExplorerApiTests(ExplorerFixture fx)
         Assert.Equal(200, status);
         Assert.Equal("ready", json.GetProperty("phase").GetString());
         Assert.Equal(1, json.GetProperty("skipped").GetInt32());
-        Assert.Contains("warning: skipped", fx.Log.ToString());
+        Assert.Contains("warning: skipping unreadable image: ", fx.Log.ToString());
         Assert.Contains("zz-bomb.png", fx.Log.ToString());
         var (_, items) = await fx.GetJson("/api/items?offset=0&limit=500");
         Assert.Equal(fx.PhotoFiles.Count, items.GetProperty("total").GetInt32());

@@ -38,7 +38,7 @@ public sealed class ExplorerStartupTests(ExplorerFixture fx)
     public async Task AStoreBeingWrittenByAnotherWriterIsRefusedNamingTheHolder()
     {
         string store = Path.Combine(fx.Dir, "held", "store");
-        using (StoreWriterLock.Acquire(store, TextWriter.Null))
+        using (DinoSharp.IO.WriterLock.ForStore(store))
         {
             await using var server = await Start(store, ExplorerFixture.Model, new StringWriter());
             var error = await Assert.ThrowsAsync<ExplorerStartException>(() => server.Built);
