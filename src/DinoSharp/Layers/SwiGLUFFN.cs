@@ -35,9 +35,9 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var x12 = w12.forward(x);
+        var x12 = ComputePrecision.Linear(w12, x);
         var halves = x12.chunk(2, -1);
         var hidden = nn.functional.silu(halves[0]) * halves[1];
-        return w3.forward(hidden).MoveToOuterDisposeScope();
+        return ComputePrecision.Linear(w3, hidden).MoveToOuterDisposeScope();
     }
 }
