@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using DinoSharp.Interop;
+using DinoSharp.Layers;
 using DinoSharp.Models;
 using Spectre.Console.Cli;
 
@@ -40,6 +41,10 @@ internal class ModelSettings : WeightsSettings
     [Description("Images per forward pass (default 256).")]
     public int BatchSize { get; init; } = 256;
 
+    [CommandOption("--precision <P>")]
+    [Description("auto (default: bf16 where the CPU multiplies bfloat16 natively, else fp32), fp32 or bf16: the backbone's matrix products (torch backend).")]
+    public string Precision { get; init; } = "auto";
+
     /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given.</summary>
     public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null)
     {
@@ -47,10 +52,28 @@ internal class ModelSettings : WeightsSettings
         if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
-        if (UsesOnnx(model)) return OpenOnnx(model, Features ?? defaultFeatures);
+        var precision = ParsePrecision(Precision);
+        if (UsesOnnx(model))
+        {
+            if (precision == Layers.Precision.Bf16) throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");
+            return OpenOnnx(model, Features ?? defaultFeatures);
+        }
         // Raw pixels have no feature kind: a raw store's "pixels" (search reuses a store's kind) is not one to parse.
         var kind = ModelResolver.IsRawPixels(model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(Features ?? defaultFeatures);
-        return ModelResolver.Open(model, kind, Arch, ImageSize, ParseLayout(Layout), TorchSharp.torch.device(Device), rawSize);
+        var embedder = ModelResolver.Open(model, kind, Arch, ImageSize, ParseLayout(Layout), TorchSharp.torch.device(Device), rawSize);
+        if (embedder is BackboneEmbedder backbone)
+        {
+            backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
+            if (!Quiet) Console.Error.WriteLine(ComputePrecision.Describe(precision));
+        }
+        return embedder;
+    }
+
+    /// <summary>The --precision value.</summary>
+    public static Layers.Precision ParsePrecision(string text)
+    {
+        try { return ComputePrecision.Parse(text); }
+        catch (ArgumentException e) { throw new UserErrorException("--precision " + e.Message); }
     }
 
     /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>

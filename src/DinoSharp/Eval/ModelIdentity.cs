@@ -8,11 +8,12 @@ namespace DinoSharp.Eval;
 /// <param name="CheckpointSha256">Hex SHA-256 of the weights file the features came from.</param>
 /// <param name="Preprocessing">Free-form but exact description, e.g. "resize256-center224-imagenet-norm".</param>
 /// <param name="FeatureKind">Which tokens form the vector: "cls", "cls+avgpool", "last4", "last4+avgpool".</param>
-public sealed record ModelIdentity(string Architecture, string CheckpointSha256, string Preprocessing, string FeatureKind)
+/// <param name="Precision">The compute precision of the backbone, "fp32" or "bf16" (stores written before it existed read as "fp32").</param>
+public sealed record ModelIdentity(string Architecture, string CheckpointSha256, string Preprocessing, string FeatureKind, string Precision = "fp32")
 {
     /// <summary>One line for error messages: architecture, the checkpoint (a hex hash cut to 12 characters; other names such as "untrained-seed0" whole), preprocessing and feature kind.</summary>
     public override string ToString() =>
-        $"{Architecture} (checkpoint {Short(CheckpointSha256)}, preprocessing '{Preprocessing}', features '{FeatureKind}')";
+        $"{Architecture} (checkpoint {Short(CheckpointSha256)}, preprocessing '{Preprocessing}', features '{FeatureKind}'{(Precision == "fp32" ? "" : $", precision {Precision}")})";
 
     static string Short(string sha) => sha.Length > 12 && sha.All(Uri.IsHexDigit) ? sha[..12] : sha;
 }

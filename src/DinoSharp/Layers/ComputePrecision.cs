@@ -33,11 +33,23 @@ public static class ComputePrecision
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
     };
 
+    /// <summary>The resolved precision's name: "fp32" or "bf16".</summary>
+    public static string Name(Precision precision) => Resolve(precision) == Precision.Bf16 ? "bf16" : "fp32";
+
+    /// <summary>auto, fp32 (float32) or bf16 (bfloat16), any case.</summary>
+    /// <exception cref="ArgumentException">Another word; the message names the three.</exception>
+    public static Precision Parse(string text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "auto" => Precision.Auto,
+        "fp32" or "float32" => Precision.Fp32,
+        "bf16" or "bfloat16" => Precision.Bf16,
+        _ => throw new ArgumentException($"'{text}': use auto, fp32 or bf16."),
+    };
+
     /// <summary>A sentence saying what <paramref name="precision"/> resolves to here and why, for a command's output.</summary>
     public static string Describe(Precision precision)
     {
-        var resolved = Resolve(precision);
-        string name = resolved == Precision.Bf16 ? "bf16" : "fp32";
+        string name = Name(precision);
         return precision == Precision.Auto
             ? $"Precision: {name} (auto: this CPU {(CpuHasNativeBf16 ? "has" : "has no")} native bfloat16 dot products)."
             : $"Precision: {name}.";

@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Eval;
+using DinoSharp.Layers;
 using static TorchSharp.torch;
 
 namespace DinoSharp.Models;
@@ -16,8 +17,9 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
     /// <summary>Which tokens form each embedding.</summary>
     public FeatureKind Kind { get; } = kind;
 
-    /// <summary>Architecture name, weights hash, preprocessing and <see cref="KindName"/> of <see cref="Kind"/>.</summary>
-    public ModelIdentity Identity { get; } = new(architecture, weightsSha256, extractor.Preprocessing.ToString(), KindName(kind));
+    /// <summary>Architecture name, weights hash, preprocessing, <see cref="KindName"/> of <see cref="Kind"/> and the extractor's resolved precision.</summary>
+    public ModelIdentity Identity => new(architecture, weightsSha256, Extractor.Preprocessing.ToString(), KindName(Kind),
+        ComputePrecision.Name(Extractor.Precision));
 
     /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)
