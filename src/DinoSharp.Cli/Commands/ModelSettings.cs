@@ -45,14 +45,15 @@ internal class ModelSettings : WeightsSettings
     [Description("auto (default: bf16 where the CPU multiplies bfloat16 natively, else fp32), fp32 or bf16: the backbone's matrix products (torch backend).")]
     public string Precision { get; init; } = "auto";
 
-    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given.</summary>
-    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null)
+    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given, <paramref name="autoPrecision"/> (e.g. a store's) when --precision is auto.</summary>
+    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null, string? autoPrecision = null)
     {
         model ??= Model;
         if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
         var precision = ParsePrecision(Precision);
+        if (precision == Layers.Precision.Auto && autoPrecision is not null) precision = ParsePrecision(autoPrecision);
         if (UsesOnnx(model))
         {
             if (precision == Layers.Precision.Bf16) throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");

@@ -57,17 +57,53 @@ public sealed class StepProfiler : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
-        using var fixedBatch = modelOnly ? Loader.BuildBatch(0) : null;
-        using var batches = endToEnd ? Loader.Batches().GetEnumerator() : null;
-        var fixedRun = new Accumulator();
-        var loaderRun = new Accumulator();
+        using var session = new Session(this, modelOnly, endToEnd);
+        for (int i = 0; i < warmup + steps; i++) session.Next(timed: i >= warmup);
+        return session.Profiles();
+    }
+
+    /// <summary>
+    /// <see cref="Interleaved"/> on two profilers at once (e.g. the same config in fp32 and in bf16), their steps
+    /// alternated so that on a shared machine both see the same load and their ratio is what counts.
+    /// </summary>
+    public static ((StepProfile ModelOnly, StepProfile EndToEnd) First, (StepProfile ModelOnly, StepProfile EndToEnd) Second) Alternated(
+        StepProfiler first, StepProfiler second, int warmup, int steps, bool endToEnd = true)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        using var a = new Session(first, true, endToEnd);
+        using var b = new Session(second, true, endToEnd);
         for (int i = 0; i < warmup + steps; i++)
         {
-            bool timed = i >= warmup;
-            if (fixedBatch is not null) TimedStep(fixedRun, () => fixedBatch, owns: false, timed);
-            if (batches is not null) TimedStep(loaderRun, () => { batches.MoveNext(); return batches.Current; }, owns: true, timed);
+            a.Next(timed: i >= warmup);
+            b.Next(timed: i >= warmup);
         }
-        return (fixedRun.Profile(config.Train.BatchSize), loaderRun.Profile(config.Train.BatchSize));
+        return (a.Profiles(), b.Profiles());
+    }
+
+    /// <summary>One profiling pass: a fixed batch and/or the loader's stream, and what their steps measured.</summary>
+    sealed class Session(StepProfiler owner, bool modelOnly, bool endToEnd) : IDisposable
+    {
+        readonly MultiCropBatch? fixedBatch = modelOnly ? owner.Loader.BuildBatch(0) : null;
+        readonly IEnumerator<MultiCropBatch>? batches = endToEnd ? owner.Loader.Batches().GetEnumerator() : null;
+        readonly Accumulator fixedRun = new(), loaderRun = new();
+
+        public void Next(bool timed)
+        {
+            if (fixedBatch is not null) owner.TimedStep(fixedRun, () => fixedBatch, owns: false, timed);
+            if (batches is not null) owner.TimedStep(loaderRun, () => { batches.MoveNext(); return batches.Current; }, owns: true, timed);
+        }
+
+        public (StepProfile ModelOnly, StepProfile EndToEnd) Profiles() =>
+            (fixedRun.Profile(owner.config.Train.BatchSize), loaderRun.Profile(owner.config.Train.BatchSize));
+
+        public void Dispose()
+        {
+            fixedBatch?.Dispose();
+            batches?.Dispose();
+        }
     }
 
     void TimedStep(Accumulator run, Func<MultiCropBatch> next, bool owns, bool timed)
