@@ -42,18 +42,17 @@ internal class ModelSettings : WeightsSettings
     public int BatchSize { get; init; } = 256;
 
     [CommandOption("--precision <P>")]
-    [Description("auto (default: bf16 where the CPU multiplies bfloat16 natively, else fp32), fp32 or bf16: the backbone's matrix products (torch backend).")]
-    public string Precision { get; init; } = "auto";
+    [Description("fp32 (default, the library's default too), bf16, or auto (bf16 where the CPU multiplies bfloat16 natively, else fp32): the backbone's matrix products (torch backend). search defaults to the store's.")]
+    public string? Precision { get; init; }
 
-    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given, <paramref name="autoPrecision"/> (e.g. a store's) when --precision is auto.</summary>
-    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null, string? autoPrecision = null)
+    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given, <paramref name="defaultPrecision"/> (e.g. a store's) when --precision is not given.</summary>
+    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null, string defaultPrecision = "fp32")
     {
         model ??= Model;
         if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
-        var precision = ParsePrecision(Precision);
-        if (precision == Layers.Precision.Auto && autoPrecision is not null) precision = ParsePrecision(autoPrecision);
+        var precision = ParsePrecision(Precision ?? defaultPrecision);
         if (UsesOnnx(model))
         {
             if (precision == Layers.Precision.Bf16) throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");
@@ -65,7 +64,7 @@ internal class ModelSettings : WeightsSettings
         if (embedder is BackboneEmbedder backbone)
         {
             backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
-            if (!Quiet) Console.Error.WriteLine(ComputePrecision.Describe(precision));
+            if (!Quiet && precision == Layers.Precision.Auto) Console.Error.WriteLine(ComputePrecision.Describe(precision));
         }
         return embedder;
     }
