@@ -134,8 +134,11 @@ public sealed class DinoTrainer
         arch.to(device);
         if (IsRoot && config.Student.PretrainedWeights is { } pretrained)
             LoadPretrained(arch, pretrained);
-        using var trainStep = new TrainStep(arch, config.Precision, comm, options.HoldFinalizers);
-        progress.Message(ComputePrecision.Describe(config.Precision));
+        // precision = auto is decided when a run starts and kept by its resumes (run.json; runs from before the key: fp32),
+        // so a resumed run continues in its precision on any CPU.
+        var precision = config.Precision == Precision.Auto && start.State is { } resumed ? resumed.Precision ?? Precision.Fp32 : config.Precision;
+        using var trainStep = new TrainStep(arch, precision, comm, options.HoldFinalizers);
+        progress.Message(start.State is null ? ComputePrecision.Describe(precision) : $"Precision: {ComputePrecision.Name(precision)} (the run's).");
         var loader = BuildLoader(dataset, arch.BackboneConfig.PatchSize);
         var knn = IsRoot && config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
         var clock = Stopwatch.StartNew();
@@ -217,12 +220,9 @@ public sealed class DinoTrainer
             runState = new RunState(total, s.ConfigSha, comm.WorldSize, precision);
             if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
         }
-        else
+        else if (runState.WorldSize != comm.WorldSize)
         {
-            if (runState.WorldSize != comm.WorldSize)
-                progress.Warning($"The run started with {runState.WorldSize} rank(s) and continues with {comm.WorldSize}: the result will not be bit-identical to an uninterrupted run (KoLeo and drop path work per rank).");
-            if ((runState.Precision ?? Precision.Fp32) != precision)
-                progress.Warning($"The run started in {runState.Precision ?? Precision.Fp32} and continues in {precision} (precision = auto on another CPU?): the result will not be bit-identical to an uninterrupted run.");
+            progress.Warning($"The run started with {runState.WorldSize} rank(s) and continues with {comm.WorldSize}: the result will not be bit-identical to an uninterrupted run (KoLeo and drop path work per rank).");
         }
         // A --minutes plan comes from steps timed before training; the machine's speed can differ by ±10 % minutes
         // later. After the first quarter of the plan (at least 10 steps, at most up to the first checkpoint) the plan
@@ -401,7 +401,7 @@ public sealed class DinoTrainer
     /// </summary>
     long Calibrate(Session s, double secondsLeft, double knnSeconds)
     {
-        double seconds = StepCalibration.MedianSecondsPerStep(s.Arch, s.Loader, config.Precision, s.Device, comm, options.HoldFinalizers);
+        double seconds = StepCalibration.MedianSecondsPerStep(s.Arch, s.Loader, s.Step.Precision, s.Device, comm, options.HoldFinalizers);
         // Data wait, logging and checkpoints make a step of the run longer than the step timed here. When only the
         // forward and backward were timed they measured 0.485 s against 0.496 s per step over a 20-minute run and
         // 0.526 s over a 2-minute one (its first steps share the cores with the loader filling its queue), and 10 % kept
