@@ -6,6 +6,9 @@ need=()
 /usr/bin/python3 -c "import onnx" >/dev/null 2>&1 || need+=(python3-onnx)
 # Open MPI (mpirun, libmpi.so.40) for data-parallel training and the Mpi tests.
 command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
+# Debian's Chromium: the explorer's browser tests drive it through Playwright (which downloads no browser of its own),
+# and scripts/check-report.sh renders reports with it.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 for extra in ${DINOSHARP_EXTRA_APT:-}; do dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

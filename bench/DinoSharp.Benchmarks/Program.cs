@@ -22,7 +22,10 @@ switch (mode)
     case "allreduce":
         AllReduceBenchmark.Run(args[1..]);
         return 0;
+    case "serve":
+        ServeBenchmark.Run(args[1..]);
+        return 0;
     default:
-        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds] | ops [arch] [batch] [size] | allreduce [config …] (under mpirun)");
+        Console.Error.WriteLine("Usage: DinoSharp.Benchmarks data [photo-folder] | step [config] [key=value …] | diagnose [config] [key=value …] | onnx [arch] [batch] [size] [seconds] [rounds] | ops [arch] [batch] [size] | allreduce [config …] (under mpirun) | serve [data] [model] [requests] [photos] [photo-model]");
         return 2;
 }

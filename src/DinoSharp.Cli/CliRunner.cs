@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Distributed;
+using DinoSharp.Eval;
 using DinoSharp.Interop;
 using DinoSharp.Training;
 using Spectre.Console;
@@ -22,8 +23,7 @@ internal static class CliRunner
         }
         catch (Exception e) when (IsUserError(e))
         {
-            var inner = e is CommandAppException or CommandParseException or CommandRuntimeException ? e : e;
-            errors.WriteLine("dino: " + OneLine(inner.Message));
+            errors.WriteLine("dino: " + OneLine(UserMessage(e)));
             if (verbose) errors.WriteLine(e);
             return UserError;
         }
@@ -37,7 +37,11 @@ internal static class CliRunner
 
     static bool IsUserError(Exception e) => e is ConfigException or CheckpointException or DatasetNotFoundException
         or ImageDecodeException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or TrainingDivergedException or CommandAppException or UserErrorException or DistributedSetupException;
+        or InvalidDataException or TrainingDivergedException or EmbeddingStoreMismatchException or CommandAppException or UserErrorException or DistributedSetupException;
+
+    /// <summary>The message without .NET's " (Parameter 'spec')" suffix, which names a C# parameter, not anything the user typed.</summary>
+    static string UserMessage(Exception e) =>
+        e is ArgumentException { ParamName: { } p } a ? a.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : e.Message;
 
     static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 }
@@ -63,6 +67,14 @@ internal class CommonSettings : CommandSettings
     [CommandOption("--threads <N>")]
     [System.ComponentModel.Description("libtorch threads (default: all cores).")]
     public int Threads { get; init; }
+
+    /// <summary>Checks the options every command shares (the --device value) after binding, before the command runs.</summary>
+    public override ValidationResult Validate()
+    {
+        DeviceOption.Check(Device);
+        if (Threads < 0) throw new UserErrorException($"--threads {Threads}: must be at least 1 (or leave it out for all cores).");
+        return base.Validate();
+    }
 
     public void ApplyThreads()
     {

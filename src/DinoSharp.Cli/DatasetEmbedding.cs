@@ -1,84 +1,60 @@
 using DinoSharp.Data;
+using DinoSharp.Eval;
 using DinoSharp.Models;
 using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace DinoSharp.Cli;
 
-/// <summary>Embeds a dataset in batches with a progress bar (or plain lines), skipping images that cannot be decoded.</summary>
+/// <summary>
+/// <see cref="DatasetEmbedder"/> with a progress bar (images, images/s, ETA) on a terminal or plain lines elsewhere,
+/// skipped images as warnings, and the near-identical-embeddings check.
+/// </summary>
 internal static class DatasetEmbedding
 {
-    public sealed record Result(Tensor Embeddings, long[] Labels, List<string> Paths, List<(int W, int H)> Sizes, List<string> Skipped);
-
     /// <summary>Embeds images [<paramref name="start"/>, <paramref name="end"/> ?? all) of the dataset in order, skipping unreadable ones.</summary>
-    public static Result Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0)
+    public static EmbeddedDataset Embed(IImageEmbedder embedder, IImageDataset dataset, int batchSize, bool quiet, string what, int? end = null, int start = 0)
     {
-        int n = Math.Min(end ?? dataset.Count, dataset.Count);
-        var parts = new List<Tensor>();
-        var labels = new List<long>();
-        var paths = new List<string>();
-        var sizes = new List<(int, int)>();
-        var skipped = new List<string>();
-
-        void Work(Action<int> advance)
+        int n = Math.Min(end ?? dataset.Count, dataset.Count) - start;
+        // Under the live progress bar a warning would tear the display: it waits until the bar is done.
+        bool live = CommonSettings.Interactive && !quiet;
+        var options = new DatasetEmbeddingOptions { BatchSize = batchSize, Start = start, End = end, Skipped = live ? null : m => Messages.Warning("skipped " + m) };
+        EmbeddedDataset result;
+        if (live)
         {
-            for (int first = start; first < n; first += batchSize)
-            {
-                var images = new List<RgbImage>();
-                for (int i = first; i < Math.Min(first + batchSize, n); i++)
-                {
-                    try
-                    {
-                        var img = dataset.Load(i);
-                        images.Add(img);
-                        labels.Add(dataset.Label(i) ?? -1);
-                        paths.Add(dataset.Describe(i));
-                        sizes.Add((img.Width, img.Height));
-                    }
-                    catch (ImageDecodeException e)
-                    {
-                        skipped.Add(e.Message);
-                        Console.Error.WriteLine("warning: skipped " + e.Message);
-                    }
-                }
-                if (images.Count > 0)
-                {
-                    // The progress display's thread allocates too: see FinalizerHold for why libtorch calls need it.
-                    using var hold = DinoSharp.Training.FinalizerHold.Begin();
-                    using var scope = torch.NewDisposeScope();
-                    parts.Add(embedder.Embed(images).MoveToOuterDisposeScope());
-                }
-                advance(Math.Min(batchSize, n - first));
-            }
-        }
-
-        if (CommonSettings.Interactive && !quiet)
-        {
+            result = null!;
             AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new CountColumn("images"), new RateColumn("images"), new EtaColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask($"embedding {what}", maxValue: n - start);
-                    Work(k => task.Increment(k));
+                    var task = ctx.AddTask($"embedding {Markup.Escape(what)}", maxValue: n);
+                    result = DatasetEmbedder.Embed(embedder, dataset, options with { Advanced = k => task.Increment(k) });
                 });
+            foreach (var message in result.Skipped) Messages.Warning("skipped " + message);
         }
         else
         {
             int done = 0, lastReport = 0;
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            Work(k =>
+            result = DatasetEmbedder.Embed(embedder, dataset, options with
             {
-                done += k;
-                if (!quiet && (done - lastReport >= Math.Max((n - start) / 10, batchSize) || done == n - start))
+                Advanced = k =>
                 {
-                    lastReport = done;
-                    Console.Error.WriteLine($"embedding {what}: {done}/{n - start} ({done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} images/s)");
-                }
+                    done += k;
+                    if (!quiet && (done - lastReport >= Math.Max(n / 10, batchSize) || done == n))
+                    {
+                        lastReport = done;
+                        double seconds = clock.Elapsed.TotalSeconds, rate = done / Math.Max(seconds, 1e-9);
+                        Console.Error.WriteLine($"embedding {what}: {done}/{n} images, {rate:F0} images/s, ETA {TimeSpan.FromSeconds((n - done) / rate):m\\:ss}");
+                    }
+                },
             });
         }
-        if (parts.Count == 0)
-            throw new UserErrorException($"No image of {what} could be embedded ({skipped.Count} skipped).");
-        return new Result(torch.cat(parts, 0), labels.ToArray(), paths, sizes, skipped);
+        Messages.WarnIfDegenerate(result.Embeddings, embedder switch
+        {
+            BackboneEmbedder b => b.Source,
+            OnnxBackboneEmbedder o => o.Metadata.Source,
+            _ => embedder.Identity.Architecture,
+        });
+        return result;
     }
 }

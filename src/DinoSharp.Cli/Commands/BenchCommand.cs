@@ -56,6 +56,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         if (s.LongSteps < 10) throw new UserErrorException($"--long-steps {s.LongSteps}: must be at least 10.");
         if (s.Workers is <= 0) throw new UserErrorException($"--workers {s.Workers}: must be at least 1.");
+        OutputPath.CheckFile("--json", s.Json);
         s.ApplyThreads();
         var total = Stopwatch.StartNew();
         var rows = new List<Row>();
@@ -135,7 +136,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             }
             (cpuInf, cpuBf16Inf) = (f32!, b16!);
         }
-        InferenceMeasurement[] inference = [vitsInf!, vitsBf16Inf!, ortInf!, ortAttentionInf!, cpuInf, cpuBf16Inf];
+        InferenceMeasurement[] inference = [vitsInf!, vitsBf16Inf!, ortInf!, ortAttentionInf!, cpuInf, cpuBf16Inf, .. Dinov3Bench.Measure(threads, Log)];
         foreach (var m in inference)
         {
             var fp32 = m == vitsBf16Inf ? vitsInf : m == cpuBf16Inf ? cpuInf : null;

@@ -51,44 +51,15 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
         if (k <= 0) throw new UserErrorException($"--k {k}: must be a positive number of clusters.");
         if (s.Restarts <= 0) throw new UserErrorException($"--restarts {s.Restarts}: must be at least 1.");
         if (s.Show <= 0) throw new UserErrorException($"--show {s.Show}: must be at least 1.");
+        OutputPath.CheckFile("--json", s.Json);
+        OutputPath.CheckFolder("--sheet-dir", s.SheetDir);
         s.ApplyThreads();
 
         using var store = EmbeddingStore.Open(s.Store);
         if (k > store.Count) throw new UserErrorException($"--k {k}: the store holds only {store.Count} embeddings.");
-        var data = store.Embeddings;
-        using var result = new KMeans(new KMeansOptions { Clusters = k, Restarts = s.Restarts, Seed = s.Seed, Metric = KMeansMetric.Cosine }).Fit(data);
-        var nearest = result.NearestToCentroid(data, s.Show);
-        var sizes = result.ClusterSizes();
-
-        // Scores against labels, over the labelled rows only.
-        var labels = store.Labels;
-        var labelled = Enumerable.Range(0, labels.Length).Where(i => labels[i] >= 0).ToArray();
-        double? purity = null, nmi = null;
-        if (labelled.Length > 0)
-        {
-            var c = labelled.Select(i => result.Assignments[i]).ToArray();
-            var l = labelled.Select(i => labels[i]).ToArray();
-            purity = ClusteringMetrics.Purity(c, l);
-            nmi = ClusteringMetrics.NormalizedMutualInformation(c, l);
-        }
-        string ClassOf(long label) => label < 0 ? "" : label < store.ClassNames.Count ? store.ClassNames[(int)label] : label.ToString(CultureInfo.InvariantCulture);
-        (string Class, double Share)? Majority(int cluster)
-        {
-            var members = labelled.Where(i => result.Assignments[i] == cluster).Select(i => labels[i]).ToList();
-            if (members.Count == 0) return null;
-            var top = members.GroupBy(x => x).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First();
-            return (ClassOf(top.Key), top.Count() / (double)members.Count);
-        }
-
-        // Cosine of each listed image to its centroid.
-        float[][] similarity;
-        using (torch.no_grad())
-        using (var scope = torch.NewDisposeScope())
-        {
-            var x = EmbeddingMath.Normalize(data);
-            similarity = nearest.Select((rows, c) => rows.Length == 0 ? [] :
-                x.index_select(0, torch.tensor(rows)).matmul(result.Centroids[c]).data<float>().ToArray()).ToArray();
-        }
+        Messages.WarnIfDegenerate(store.Embeddings, store.Source ?? store.Identity.Architecture);
+        var summary = ClusterSummary.Compute(store, new KMeansOptions { Clusters = k, Restarts = s.Restarts, Seed = s.Seed }, s.Show);
+        var (purity, nmi) = (summary.Purity, summary.Nmi);
 
         var outputs = new OutputFiles();
         if (s.Json is not null)
@@ -100,19 +71,19 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
                 k,
                 restarts = s.Restarts,
                 metric = "cosine",
-                inertia = result.Inertia,
-                converged = result.Converged,
+                inertia = summary.Inertia,
+                converged = summary.Converged,
                 purity,
                 nmi,
-                clusters = Enumerable.Range(0, k).Select(c => new
+                clusters = summary.Clusters.Select(c => new
                 {
-                    cluster = c,
-                    size = sizes[c],
-                    majority_class = Majority(c)?.Class,
-                    majority_share = Majority(c)?.Share,
-                    nearest = nearest[c].Select((row, j) => new { index = row, path = store.Rows[(int)row].Path, cosine = similarity[c][j], @class = ClassOf(store.Rows[(int)row].Label) }),
+                    cluster = c.Cluster,
+                    size = c.Size,
+                    majority_class = c.MajorityClass,
+                    majority_share = c.MajorityShare,
+                    nearest = c.Nearest.Select(m => new { index = m.Index, path = m.Path, cosine = m.Cosine, @class = m.Class }),
                 }),
-                assignments = result.Assignments,
+                assignments = summary.Assignments,
             });
         }
         if (s.SheetDir is not null)
@@ -124,17 +95,17 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
                 try { return loader.Load(path); }
                 catch (ImageDecodeException e)
                 {
-                    Console.Error.WriteLine($"warning: cluster sheet shows a grey tile for {path}: {e.Message}");
+                    Messages.Warning($"cluster sheet shows a grey tile for {path}: {e.Message}");
                     return new RgbImage(8, 8, Enumerable.Repeat((byte)160, 8 * 8 * 3).ToArray());
                 }
             }
-            for (int c = 0; c < k; c++)
+            foreach (var c in summary.Clusters)
             {
-                if (nearest[c].Length == 0) continue;
-                var neighbours = nearest[c].Skip(1).Select((row, j) => new ContactSheetNeighbour(Load(row), similarity[c][j + 1], ClassOf(store.Rows[(int)row].Label))).ToList();
-                var sheet = ContactSheet.Render(Load(nearest[c][0]), neighbours,
-                    new ContactSheetOptions { TileSize = 112, FontSize = 11, QueryCaption = $"cluster {c} ({sizes[c]})" });
-                outputs.AddPng(Path.Combine(s.SheetDir, $"cluster-{c:D2}.png"), sheet);
+                if (c.Nearest.Count == 0) continue;
+                var neighbours = c.Nearest.Skip(1).Select(m => new ContactSheetNeighbour(Load(m.Index), m.Cosine, m.Class)).ToList();
+                var sheet = ContactSheet.Render(Load(c.Nearest[0].Index), neighbours,
+                    new ContactSheetOptions { TileSize = 112, FontSize = 11, QueryCaption = $"cluster {c.Cluster} ({c.Size})" });
+                outputs.AddPng(Path.Combine(s.SheetDir, $"cluster-{c.Cluster:D2}.png"), sheet);
             }
         }
         var written = outputs.Commit();
@@ -147,14 +118,13 @@ internal sealed class ClusterCommand : Command<ClusterCommand.Settings>
             return CliRunner.Ok;
         }
         var table = new Table().AddColumn("cluster").AddColumn("size").AddColumn("majority class").AddColumn("nearest the centroid");
-        for (int c = 0; c < k; c++)
+        foreach (var c in summary.Clusters)
         {
-            var m = Majority(c);
-            table.AddRow(c.ToString(CultureInfo.InvariantCulture), sizes[c].ToString(CultureInfo.InvariantCulture),
-                m is { } mm ? Markup.Escape($"{mm.Class} ({mm.Share:P0})") : "",
-                Markup.Escape(string.Join(", ", nearest[c].Take(3).Select(r => Path.GetFileName(store.Rows[(int)r].Path)))));
+            table.AddRow(c.Cluster.ToString(CultureInfo.InvariantCulture), c.Size.ToString(CultureInfo.InvariantCulture),
+                c.MajorityClass is { } name ? Markup.Escape($"{name} ({c.MajorityShare:P0})") : "",
+                Markup.Escape(string.Join(", ", c.Nearest.Take(3).Select(m => Path.GetFileName(m.Path)))));
         }
-        AnsiConsole.Write(new Rule($"k-means, k = {k}, {store.Count} embeddings: {Markup.Escape(scores)}"));
+        AnsiConsole.MarkupLine($"[bold]k-means[/], k = {k}, {store.Count} embeddings: {Markup.Escape(scores)}");
         AnsiConsole.Write(table);
         foreach (var path in written) Console.WriteLine($"Wrote {path}");
         return CliRunner.Ok;

@@ -36,11 +36,12 @@ internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
     {
         if (string.IsNullOrWhiteSpace(s.Model) || string.IsNullOrWhiteSpace(s.Out))
             throw new UserErrorException("--model and --out are required, e.g. dino export onnx --model runs/fmnist --out fmnist.onnx.");
+        OutputPath.CheckFile("--out", s.Out);
         s.ApplyThreads();
         var (height, width, dynamic) = ParseSize(s.Size);
         // A square size is also the preprocessing the ONNX backend will apply to images.
         int? square = height is { } h && h == width ? h : null;
-        using var resolved = ModelResolver.OpenBackbone(s.Model, s.Arch, square, ModelSettings.ParseLayout(s.Layout));
+        using var resolved = ModelResolver.OpenBackbone(s.Model, s.Request(square));
         var options = new OnnxExportOptions
         {
             Height = height,
@@ -53,7 +54,7 @@ internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
             Source = resolved.Source,
             SourceSha256 = resolved.WeightsSha256,
         };
-        OnnxExporter.Export(resolved.Backbone, s.Out, options);
+        OutputPath.Write(s.Out, staged => OnnxExporter.Export(resolved.Backbone, staged, options));
         if (!s.Quiet)
             Console.WriteLine($"Wrote {s.Out} ({new FileInfo(s.Out).Length / 1e6:F1} MB, {resolved.Source}, " +
                 (dynamic ? "any input size" : $"{height ?? resolved.Preprocessing.Size}×{width ?? resolved.Preprocessing.Size} input") + ").");

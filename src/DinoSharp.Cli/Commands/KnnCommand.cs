@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using DinoSharp.Data;
 using DinoSharp.Eval;
 using Spectre.Console;
@@ -44,12 +43,14 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var ks = ParseKs(s.K);
-        var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
+        OutputPath.CheckFile("--json", s.Json);
+        using var data = LabelledFeatureArguments.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
         using var knn = new KnnClassifier(data.TrainX, data.TrainY, data.ClassNames.Count, new KnnOptions { Ks = ks, Temperature = s.Temperature });
         var result = knn.Evaluate(data.TestX, data.TestY);
         var json = new
         {
-            model = data.Model,
+            model = string.IsNullOrWhiteSpace(s.Model) ? data.Model.ToString() : s.Model,
+            identity = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             n_train = data.TrainX.shape[0],
@@ -59,12 +60,18 @@ internal sealed class KnnCommand : Command<KnnCommand.Settings>
             per_class = data.ClassNames.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => result.PerClassAccuracy[x.i]),
             confusion_matrix = ToJagged(result.ConfusionMatrix),
         };
-        if (s.Json is not null) File.WriteAllText(s.Json, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        if (s.Json is not null)
+        {
+            var outputs = new OutputFiles();
+            outputs.AddJson(s.Json, json);
+            outputs.Commit();
+        }
         if (!s.Quiet)
         {
             var table = new Table().AddColumn("k").AddColumn("top-1");
             foreach (var a in result.PerK) table.AddRow(a.K.ToString(CultureInfo.InvariantCulture), a.Top1.ToString("P2", CultureInfo.InvariantCulture));
-            AnsiConsole.Write(new Rule($"kNN: {Markup.Escape(data.Model)}"));
+            // A plain line wraps where a rule's title would be cut, and the feature kind is at its end.
+            AnsiConsole.MarkupLine($"[bold]kNN[/] of {Markup.Escape(data.Model.ToString())}");
             AnsiConsole.Write(table);
         }
         else

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using DinoSharp.Eval;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -24,29 +23,29 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
         public int Epochs { get; init; } = 10;
 
         [CommandOption("--limit-train <N>")]
+        [Description("Use only the first N training images.")]
         public int? LimitTrain { get; init; }
 
         [CommandOption("--limit-test <N>")]
+        [Description("Use only the first N test images.")]
         public int? LimitTest { get; init; }
 
         [CommandOption("--json <FILE>")]
+        [Description("Also write the result as JSON (folders are created).")]
         public string? Json { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (s.Epochs < 1) throw new UserErrorException($"--epochs {s.Epochs}: must be at least 1.");
-        var data = LabelledFeatures.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
-        // Embeddings arrive L2-normalised (tiny per-dimension scale), for which DINOv2's learning-rate grid is far too
-        // small; standardising each dimension with the training set's statistics puts every model on the grid's scale.
-        using var mean = data.TrainX.mean([0], keepdim: true);
-        using var std = data.TrainX.std([0], keepdim: true).clamp_min(1e-6);
-        using var trainX = (data.TrainX - mean) / std;
-        using var testX = (data.TestX - mean) / std;
-        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(trainX, data.TrainY, testX, data.TestY, data.ClassNames.Count);
+        OutputPath.CheckFile("--json", s.Json);
+        using var data = LabelledFeatureArguments.Load(s, s.Train, s.Test, s.LimitTrain, s.LimitTest);
+        // The library's protocol, standardised features included (LinearProbeOptions.StandardizeFeatures).
+        var result = new LinearProbe(new LinearProbeOptions { Epochs = s.Epochs }).Run(data.TrainX, data.TrainY, data.TestX, data.TestY, data.ClassNames.Count);
         var json = new
         {
-            model = data.Model,
+            model = string.IsNullOrWhiteSpace(s.Model) ? data.Model.ToString() : s.Model,
+            identity = data.Model.ToString(),
             train = s.Train,
             test = s.Test,
             top1 = result.TestAccuracy,
@@ -55,9 +54,14 @@ internal sealed class LinearCommand : Command<LinearCommand.Settings>
             per_class = data.ClassNames.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => result.PerClassAccuracy[x.i]),
             confusion_matrix = KnnCommand.ToJagged(result.ConfusionMatrix),
         };
-        if (s.Json is not null) File.WriteAllText(s.Json, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        if (s.Json is not null)
+        {
+            var outputs = new OutputFiles();
+            outputs.AddJson(s.Json, json);
+            outputs.Commit();
+        }
         if (s.Quiet) Console.WriteLine(result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture));
-        else AnsiConsole.MarkupLine($"Linear probe of [bold]{Markup.Escape(data.Model)}[/]: test top-1 [bold]{result.TestAccuracy:P2}[/] (best lr {result.BestLearningRate:G3} on validation)");
+        else AnsiConsole.MarkupLine($"Linear probe of [bold]{Markup.Escape(data.Model.ToString())}[/]: test top-1 [bold]{result.TestAccuracy:P2}[/] (best lr {result.BestLearningRate:G3} on validation)");
         return CliRunner.Ok;
     }
 }

@@ -10,16 +10,37 @@ namespace DinoSharp.Cli.Commands;
 internal class WeightsSettings : CommonSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("A run folder, a backbone .safetensors/.pth (with model.json beside it or --arch), random:<arch|config>; for embedding commands also a .onnx file from dino export onnx or raw[[:size]].")]
+    [Description("A run folder, a Hugging Face folder, a backbone .safetensors/.pth (with model.json beside it, --arch-file or --arch), random:<arch|config>; for embedding commands also a .onnx file from dino export onnx or raw[[:size]].")]
     public string Model { get; init; } = "";
 
     [CommandOption("--arch <NAME>")]
     [Description("Architecture when the weights have no model.json (vit_small, vit_base_reg4, dinov2_vits14, ...).")]
     public string? Arch { get; init; }
 
+    [CommandOption("--arch-file <MODEL_JSON>")]
+    [Description("A model.json describing the weights' architecture and preprocessing (docs/model-json.md), for sizes no --arch name covers.")]
+    public string? ArchFile { get; init; }
+
     [CommandOption("--layout <LAYOUT>")]
     [Description("Key layout of a weights file: meta (default), hf, teacher, student.")]
     public string Layout { get; init; } = "meta";
+
+    /// <summary>The library's request for these options.</summary>
+    public ModelRequest Request(int? imageSize = null, FeatureKind kind = FeatureKind.Cls, int rawSize = 28) => new()
+    {
+        Kind = kind, Arch = Arch, ArchFile = ArchFile, ImageSize = imageSize, Layout = ParseLayout(Layout),
+        Device = TorchSharp.torch.device(Device), RawSize = rawSize, Threads = Threads,
+    };
+
+    /// <summary>--layout as the library's enum.</summary>
+    public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch
+    {
+        "meta" => CheckpointLayout.Meta,
+        "hf" or "huggingface" => CheckpointLayout.HuggingFace,
+        "teacher" => CheckpointLayout.MetaTrainingTeacher,
+        "student" => CheckpointLayout.MetaTrainingStudent,
+        _ => throw new UserErrorException($"--layout {layout}: use meta, hf, teacher or student."),
+    };
 }
 
 /// <summary>Options of every command that embeds images with a model.</summary>
@@ -53,18 +74,26 @@ internal class ModelSettings : WeightsSettings
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
         var precision = ParsePrecision(Precision ?? defaultPrecision);
-        if (UsesOnnx(model))
-        {
-            if (precision == Layers.Precision.Bf16) throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");
-            return OpenOnnx(model, Features ?? defaultFeatures);
-        }
+        if (model.StartsWith("random:", StringComparison.Ordinal)) Messages.Note(ModelResolver.DescribeRandom(model["random:".Length..]), Quiet);
         // Raw pixels have no feature kind: a raw store's "pixels" (search reuses a store's kind) is not one to parse.
         var kind = ModelResolver.IsRawPixels(model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(Features ?? defaultFeatures);
-        var embedder = ModelResolver.Open(model, kind, Arch, ImageSize, ParseLayout(Layout), TorchSharp.torch.device(Device), rawSize);
+        var request = Request(ImageSize, kind, ModelResolver.RawSizeFor(rawSize));
+        var embedder = Backend.ToLowerInvariant() switch
+        {
+            "auto" => ModelResolver.Open(model, request),
+            "onnx" => OnnxModelFormat.Instance.Open(model, request),
+            "torch" => ModelResolver.Open(model, request, formats: []),
+            _ => throw new UserErrorException($"--backend {Backend}: use torch, onnx or auto."),
+        };
         if (embedder is BackboneEmbedder backbone)
         {
             backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
-            if (!Quiet && precision == Layers.Precision.Auto) Console.Error.WriteLine(ComputePrecision.Describe(precision));
+            if (precision == Layers.Precision.Auto) Messages.Note(ComputePrecision.Describe(precision), Quiet);
+        }
+        else if (precision == Layers.Precision.Bf16 && embedder is OnnxBackboneEmbedder)
+        {
+            embedder.Dispose();
+            throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");
         }
         return embedder;
     }
@@ -79,28 +108,4 @@ internal class ModelSettings : WeightsSettings
     /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>
     public static string SourceOf(string model) =>
         File.Exists(model) || Directory.Exists(model) ? Path.GetFullPath(model) : model;
-
-    bool UsesOnnx(string model) => Backend.ToLowerInvariant() switch
-    {
-        "auto" => model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase),
-        "onnx" => true,
-        "torch" => false,
-        _ => throw new UserErrorException($"--backend {Backend}: use torch, onnx or auto."),
-    };
-
-    IImageEmbedder OpenOnnx(string model, string features)
-    {
-        if (!Device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
-            throw new UserErrorException($"--device {Device}: the ONNX backend runs on the CPU; use --backend torch for {Device}.");
-        return new OnnxBackboneEmbedder(model, BackboneEmbedder.ParseKind(features), Threads, imageSize: ImageSize);
-    }
-
-    public static CheckpointLayout ParseLayout(string layout) => layout.ToLowerInvariant() switch
-    {
-        "meta" => CheckpointLayout.Meta,
-        "hf" or "huggingface" => CheckpointLayout.HuggingFace,
-        "teacher" => CheckpointLayout.MetaTrainingTeacher,
-        "student" => CheckpointLayout.MetaTrainingStudent,
-        _ => throw new UserErrorException($"--layout {layout}: use meta, hf, teacher or student."),
-    };
 }

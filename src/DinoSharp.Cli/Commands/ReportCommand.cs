@@ -20,6 +20,7 @@ internal sealed class ReportCommand : Command<ReportCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(s.Run)) throw new UserErrorException($"{s.Run}: no such run folder.");
+        OutputPath.CheckFile("--out", s.Out);
         string path = RunReport.Write(s.Run, s.Out);
         Console.WriteLine($"Report: {Path.GetFullPath(path)}");
         return CliRunner.Ok;

@@ -51,6 +51,8 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
             throw new UserErrorException("--store and --query are required, e.g. dino search --store stores/test --query shoe.png --top 5.");
         if (s.Top <= 0) throw new UserErrorException($"--top {s.Top}: must be a positive number of neighbours.");
         if (s.Tile < 16) throw new UserErrorException($"--tile {s.Tile}: must be at least 16 pixels.");
+        OutputPath.CheckFile("--json", s.Json);
+        OutputPath.CheckFile("--sheet", s.Sheet);
 
         using var store = EmbeddingStore.Open(s.Store);
         if (store.Count == 0) throw new UserErrorException($"{store.BasePath}: the store is empty.");
@@ -119,7 +121,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
                 try { return loader.Load(path); }
                 catch (ImageDecodeException e)
                 {
-                    Console.Error.WriteLine($"warning: contact sheet shows a grey tile for {path}: {e.Message}");
+                    Messages.Warning($"contact sheet shows a grey tile for {path}: {e.Message}");
                     return Placeholder;
                 }
             }
@@ -150,7 +152,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
                 table.AddRow((r + 1).ToString(CultureInfo.InvariantCulture), hits[i][r].Score.ToString("F4", CultureInfo.InvariantCulture),
                     Markup.Escape(row.Path), Markup.Escape(ClassOf(row.Label) ?? ""));
             }
-            AnsiConsole.Write(new Rule($"neighbours of {Markup.Escape(queryList[i].Path)}"));
+            AnsiConsole.MarkupLine($"[bold]neighbours[/] of {Markup.Escape(queryList[i].Path)}");
             AnsiConsole.Write(table);
         }
         if (queryList.Count > MaxShownQueries)

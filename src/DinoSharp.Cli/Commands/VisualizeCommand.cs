@@ -48,6 +48,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         if ((s.Refit || s.ForegroundBelow) && s.Foreground is null) throw new UserErrorException("--refit and --foreground-below need --foreground <T>.");
         if (s.Tile < 16) throw new UserErrorException($"--tile {s.Tile}: must be at least 16 pixels.");
 
+        OutputPath.CheckFolder("--out", s.Out);
         var files = ImageFiles(s.Images);
         var images = files.Select(f => ImageDecoder.Decode(f)).ToList();   // a bad file stops here, before anything is written
 
@@ -71,6 +72,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
             using var x = extractor.Preprocess(chunk);
             using var features = extractor.Extract(x);
             patchParts.Add(features.PatchTokens.reshape(chunk.Count, grid, grid, -1).cpu().MoveToOuterDisposeScope());  // [b, h, w, D]
+            if (vit is not DinoVisionTransformer) continue;                                                      // a ConvNeXt has no attention
             var maps = extractor.ClsAttentionMaps(x).cpu();                                                       // [b, heads, h, w]
             for (int i = 0; i < chunk.Count; i++) attention.Add(maps[i].MoveToOuterDisposeScope());
         }
@@ -88,6 +90,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
             string dir = s.Out ?? Path.GetDirectoryName(Path.GetFullPath(files[i]))!;
             outputs.AddPng(Path.Combine(dir, names[i] + ".pca.png"),
                 Png.Resize(pca.Images[i], images[i].Width, images[i].Height, smooth: false));
+            if (attention.Count == 0) continue;
             outputs.AddPng(Path.Combine(dir, names[i] + ".attention.png"),
                 AttentionMapPainter.Render(attention[i], new AttentionMapOptions { TileSize = s.Tile, Background = images[i] }));
             attention[i].Dispose();
@@ -95,7 +98,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         var written = outputs.Commit();
         if (!s.Quiet)
         {
-            Console.WriteLine($"{files.Count} image(s) at {size}×{size} px ({grid}×{grid} patches), {vit.Config.NumHeads} heads; " +
+            Console.WriteLine($"{files.Count} image(s) at {size}×{size} px ({grid}×{grid} patches), {(vit is DinoVisionTransformer v ? $"{v.Config.NumHeads} heads" : "a ConvNeXt: no attention maps, PCA only")}; " +
                 $"PCA explained variance {string.Join(" / ", pca.ExplainedVarianceRatio.Select(r => r.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)))}.");
             foreach (var path in written) Console.WriteLine($"Wrote {path}");
         }

@@ -21,6 +21,28 @@ public static class EmbeddingMath
         return (x / norm).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Mean pairwise cosine above which a batch of embeddings counts as near-identical (see <see cref="MeanPairwiseCosine"/>).</summary>
+    public const double NearIdenticalCosine = 0.999;
+
+    /// <summary>
+    /// Mean cosine similarity over all pairs of distinct rows of [N, D] features (N ≥ 2): 1 when every row points the
+    /// same way. Above <see cref="NearIdenticalCosine"/> a model does not tell the images apart — what an untrained
+    /// ViT with the reference's LayerScale init (1e-5) does to its cls token — and kNN, search and clustering on it
+    /// are meaningless.
+    /// </summary>
+    public static double MeanPairwiseCosine(Tensor features)
+    {
+        RequireMatrix(features, nameof(features));
+        long n = features.shape[0];
+        if (n < 2) throw new ArgumentException("The mean pairwise cosine needs at least two rows.", nameof(features));
+        using var scope = torch.NewDisposeScope();
+        var x = Normalize(features).to(ScalarType.Float64);
+        // Σ_{i≠j} x_i·x_j = ‖Σ_i x_i‖² − Σ_i ‖x_i‖².
+        var sum = x.sum([0L]);
+        double all = sum.dot(sum).item<double>(), self = x.pow(2).sum().item<double>();
+        return (all - self) / (n * (n - 1));
+    }
+
     internal static void RequireMatrix(Tensor t, string name)
     {
         ArgumentNullException.ThrowIfNull(t, name);

@@ -195,7 +195,7 @@ public sealed class EmbeddingStore : IDisposable
         {
             var existing = store.Identity;
             store.Dispose();
-            throw new InvalidOperationException(IdentityMismatch(store.BasePath, existing, identity));
+            throw new EmbeddingStoreMismatchException(IdentityMismatch(store.BasePath, existing, identity));
         }
         return store;
     }
@@ -211,7 +211,7 @@ public sealed class EmbeddingStore : IDisposable
         EmbeddingMath.RequireMatrix(embeddings, nameof(embeddings));
         ArgumentNullException.ThrowIfNull(paths);
         if (producedBy is not null && producedBy != Identity)
-            throw new InvalidOperationException(IdentityMismatch(BasePath, Identity, producedBy));
+            throw new EmbeddingStoreMismatchException(IdentityMismatch(BasePath, Identity, producedBy));
         long n = embeddings.shape[0];
         if (embeddings.shape[1] != Dimension)
             throw new ArgumentException($"Embeddings have width {embeddings.shape[1]} but the store holds {Dimension}-dimensional rows.", nameof(embeddings));
@@ -238,7 +238,7 @@ public sealed class EmbeddingStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(other);
         if (other.Identity != Identity)
-            throw new InvalidOperationException(IdentityMismatch(BasePath, Identity, other.Identity));
+            throw new EmbeddingStoreMismatchException(IdentityMismatch(BasePath, Identity, other.Identity));
         if (other.Dimension != Dimension)
             throw new ArgumentException($"Store '{other.BasePath}' holds {other.Dimension}-dimensional rows, this store {Dimension}.", nameof(other));
         pending.Add(other.Embeddings.clone());

@@ -61,6 +61,8 @@ public sealed class LinearProbe
         var device = trainFeatures.device;
         using var gen = new Generator((ulong)Options.Seed, device);
         var x = trainFeatures.to(ScalarType.Float32);
+        var test = testFeatures.to(ScalarType.Float32);
+        if (Options.StandardizeFeatures) (x, test) = Standardize(x, test);
         var y = torch.tensor(trainY, ScalarType.Int64, device);
         var split = torch.randperm(n, generator: gen, device: device);
         var valIdx = split.narrow(0, 0, nVal);
@@ -78,11 +80,19 @@ public sealed class LinearProbe
         if (best < 0)
             throw new InvalidOperationException("Every learning rate of the grid diverged (NaN or infinite weights); check the features for NaN or extreme scale.");
 
-        var xTest = testFeatures.to(ScalarType.Float32, device);
+        var xTest = test.to(device);
         var predicted = Predict(xTest, weight[best], bias[best]);
         var confusion = ClassificationMetrics.ConfusionMatrix(predicted, testY, numClasses);
         return new LinearProbeResult(Options.LearningRates[best], scores, ClassificationMetrics.Accuracy(predicted, testY),
             ClassificationMetrics.PerClassAccuracy(confusion), confusion, predicted);
+    }
+
+    /// <summary>Both sets standardised per dimension with the training set's mean and unbiased standard deviation (floored at 1e-6).</summary>
+    static (Tensor Train, Tensor Test) Standardize(Tensor train, Tensor test)
+    {
+        var mean = train.mean([0], keepdim: true);
+        var std = train.std([0], keepdim: true).clamp_min(1e-6);
+        return ((train - mean) / std, (test.to(train.device) - mean) / std);
     }
 
     (Tensor Weight, Tensor Bias) Train(Tensor x, Tensor y, int numClasses, Generator gen)

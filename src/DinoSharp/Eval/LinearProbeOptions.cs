@@ -22,6 +22,15 @@ public sealed record LinearProbeOptions
     /// <summary>Share of the training rows held out to choose the learning rate (seeded split).</summary>
     public double ValidationFraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// Standardise every feature dimension with the training set's mean and standard deviation (unbiased) before the
+    /// probe, test features with the same statistics. On by default, and what <c>dino linear</c> does: embeddings arrive
+    /// L2-normalised (per-dimension scale ≈ 1/√D), for which DINOv2's learning-rate grid is far too small; standardised,
+    /// every model meets the grid on the same scale. DINOv2's own linear evaluation trains on the raw features: set
+    /// false to do the same.
+    /// </summary>
+    public bool StandardizeFeatures { get; init; } = true;
+
     /// <summary>Seeds the validation split, weight initialisation and per-epoch shuffles.</summary>
     public long Seed { get; init; }
 }

@@ -35,7 +35,7 @@ public sealed class DinoHead : Module<Tensor, Tensor>
         if (inDim <= 0 || outDim <= 0 || hiddenDim <= 0 || bottleneckDim <= 0)
             throw new ArgumentOutOfRangeException(nameof(inDim), $"Head sizes must be positive (in={inDim}, out={outDim}, hidden={hiddenDim}, bottleneck={bottleneckDim}).");
         nlayers = Math.Max(nlayers, 1);
-        mlp = BuildMlp(nlayers, inDim, hiddenDim, bottleneckDim, mlpBias);
+        mlp = ProjectionMlp.Build(nlayers, inDim, hiddenDim, bottleneckDim, mlpBias);
         last_layer = new WeightNormLinear(bottleneckDim, outDim);
         InDim = inDim;
         OutDim = outDim;
@@ -66,9 +66,7 @@ public sealed class DinoHead : Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var h = Mlp(x);
         if (h.dtype != x.dtype) h = h.to(x.dtype);   // in bf16 the L2 norm is taken in the input's float32
-        // dinov2 uses a larger eps in half precision so that the clamp is representable.
-        double eps = h.dtype == ScalarType.Float16 ? 1e-6 : 1e-12;
-        return functional.normalize(h, p: 2, dim: -1, eps: eps).MoveToOuterDisposeScope();
+        return ProjectionMlp.NormalizeBottleneck(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>The MLP, its Linears in the current <see cref="ComputePrecision"/>.</summary>
@@ -83,32 +81,4 @@ public sealed class DinoHead : Module<Tensor, Tensor>
 
     /// <summary>The effective prototype matrix g·v/‖v_row‖ [K, bottleneck].</summary>
     public Tensor EffectiveLastLayerWeight() => last_layer.EffectiveWeight();
-
-    static Module<Tensor, Tensor> BuildMlp(int nlayers, int inDim, int hiddenDim, int bottleneckDim, bool bias)
-    {
-        if (nlayers == 1) return InitLinear(inDim, bottleneckDim, bias);
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        void Add(Module<Tensor, Tensor> m) => layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
-        Add(InitLinear(inDim, hiddenDim, bias));
-        Add(GELU());
-        for (int i = 0; i < nlayers - 2; i++)
-        {
-            Add(InitLinear(hiddenDim, hiddenDim, bias));
-            Add(GELU());
-        }
-        Add(InitLinear(hiddenDim, bottleneckDim, bias));
-        return Sequential(layers);
-    }
-
-    static Linear InitLinear(int inDim, int outDim, bool bias)
-    {
-        var linear = Linear(inDim, outDim, hasBias: bias);
-        using (torch.no_grad())
-        {
-            // dinov2: trunc_normal_(std=0.02) with absolute cut-offs ±2, biases 0.
-            TruncatedNormal.Fill(linear.weight, mean: 0.0, std: 0.02, a: -2.0, b: 2.0);
-            if (linear.bias is not null) linear.bias.zero_();
-        }
-        return linear;
-    }
 }

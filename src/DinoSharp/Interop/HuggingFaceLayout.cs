@@ -126,6 +126,66 @@ public static partial class HuggingFaceLayout
         return JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true });
     }
 
+    /// <summary>True when <paramref name="path"/> is a Hugging Face DINOv2 config.json (model_type dinov2 or dinov2_with_registers), not a training config.</summary>
+    public static bool IsHuggingFaceConfig(string path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out _);
+        }
+        catch (Exception e) when (e is JsonException or IOException) { return false; }
+    }
+
+    /// <summary>
+    /// The architecture a Hugging Face folder's config.json describes (Dinov2Model or Dinov2WithRegistersModel): sizes,
+    /// FFN kind, registers and LayerNorm eps; the position-embedding resize is the one of the matching Meta models
+    /// (antialiased without offset with registers, dinov2's 0.1 offset without).
+    /// </summary>
+    /// <exception cref="CheckpointException">The file is not a DINOv2 config.json.</exception>
+    public static VisionTransformerConfig ReadConfig(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+        string type = root.TryGetProperty("model_type", out var t) ? t.GetString() ?? "" : "";
+        if (type is not ("dinov2" or "dinov2_with_registers"))
+            throw new CheckpointException($"{path}: model_type '{type}' is not a DINOv2 backbone (dinov2 or dinov2_with_registers); describe the weights with a model.json (--arch-file) instead.");
+        int Int(string key, int? fallback = null) =>
+            root.TryGetProperty(key, out var v) && v.TryGetInt32(out int i) ? i
+            : fallback ?? throw new CheckpointException($"{path}: no '{key}', which a DINOv2 config.json has.");
+        double Double(string key, double fallback) => root.TryGetProperty(key, out var v) && v.TryGetDouble(out double d) ? d : fallback;
+        bool Bool(string key, bool fallback) => root.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
+        int registers = Int("num_register_tokens", type == "dinov2_with_registers" ? 4 : 0);
+        var config = new VisionTransformerConfig
+        {
+            EmbedDim = Int("hidden_size"),
+            Depth = Int("num_hidden_layers"),
+            NumHeads = Int("num_attention_heads"),
+            MlpRatio = Double("mlp_ratio", 4.0),
+            PatchSize = Int("patch_size"),
+            ImgSize = Int("image_size"),
+            InChans = Int("num_channels", 3),
+            LayerNormEps = Double("layer_norm_eps", 1e-6),
+            InitValues = Double("layerscale_value", 1.0),
+            QkvBias = Bool("qkv_bias", true),
+            FfnLayer = Bool("use_swiglu_ffn", false) ? FeedForwardKind.SwiGLU : FeedForwardKind.Mlp,
+            NumRegisterTokens = registers,
+            InterpolateAntialias = registers > 0,
+            InterpolateOffset = registers > 0 ? 0.0 : 0.1,
+        };
+        try { return config.Validate(); }
+        catch (ArgumentException e) { throw new CheckpointException($"{path}: {e.Message}", e); }
+    }
+
     static string? TryMapPart(string rest, IEnumerable<(string From, string To)> map)
     {
         foreach (var (from, to) in map)

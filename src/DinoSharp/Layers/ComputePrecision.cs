@@ -70,6 +70,20 @@ public static class ComputePrecision
         return bf16 ? Linear(x, module.weight!, module.bias) : module.forward(x);
     }
 
+    /// <summary><paramref name="module"/>(x) in the current precision, for a <see cref="TorchSharp.Modules.Linear"/> or a <see cref="LinearKMaskedBias"/>.</summary>
+    public static Tensor Linear(nn.Module<Tensor, Tensor> module, Tensor x) => module switch
+    {
+        TorchSharp.Modules.Linear linear => Linear(linear, x),
+        LinearKMaskedBias masked when bf16 => LinearMasked(masked, x),
+        _ => module.call(x),
+    };
+
+    static Tensor LinearMasked(LinearKMaskedBias module, Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Linear(x, module.Weight, module.Bias * module.BiasMask).MoveToOuterDisposeScope();
+    }
+
     /// <summary>x·wᵀ + b in the current precision (bfloat16 result in a bf16 region, else in x's type).</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {

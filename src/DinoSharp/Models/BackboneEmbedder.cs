@@ -8,18 +8,20 @@ namespace DinoSharp.Models;
 /// <summary>A backbone's embeddings of one <see cref="FeatureKind"/>.</summary>
 /// <param name="extractor">Preprocessing and batched inference of the backbone; disposed with the embedder.</param>
 /// <param name="kind">Which tokens form the vector.</param>
-/// <param name="architecture">Names the model in <see cref="Identity"/> (a run name, an architecture or a file name).</param>
-/// <param name="weightsSha256">Hex SHA-256 of the weights, part of <see cref="Identity"/>.</param>
-public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kind, string architecture, string weightsSha256) : IImageEmbedder
+/// <param name="source">How the model was named (a run name, an architecture, a file name or random:…); informational, not part of <see cref="Identity"/>.</param>
+/// <param name="weightsSha256">Content hash of the weights (<see cref="Interop.WeightsContent.Sha256"/>), part of <see cref="Identity"/>.</param>
+public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kind, string source, string weightsSha256) : IImageEmbedder
 {
     /// <summary>The preprocessing and the backbone in inference mode (owned by this embedder).</summary>
     public FeatureExtractor Extractor { get; } = extractor;
     /// <summary>Which tokens form each embedding.</summary>
     public FeatureKind Kind { get; } = kind;
 
-    /// <summary>Architecture name, weights hash, preprocessing, <see cref="KindName"/> of <see cref="Kind"/> and the extractor's resolved precision.</summary>
-    public ModelIdentity Identity => new(architecture, weightsSha256, Extractor.Preprocessing.ToString(), KindName(Kind),
-        ComputePrecision.Name(Extractor.Precision));
+    /// <summary>How the model was named; informational.</summary>
+    public string Source { get; } = source;
+
+    /// <summary>The architecture's description, the weights' content hash, the preprocessing, <see cref="KindName"/> of <see cref="Kind"/> and the extractor's resolved precision.</summary>
+    public ModelIdentity Identity => ModelIdentity.Of(Extractor.Backbone, weightsSha256, Extractor.Preprocessing, KindName(Kind), ComputePrecision.Name(Extractor.Precision));
 
     /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)

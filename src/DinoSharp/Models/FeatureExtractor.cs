@@ -43,19 +43,21 @@ public sealed record ImageFeatures(Tensor ClsToken, Tensor PatchTokens, Tensor R
 public sealed class FeatureExtractor : IDisposable
 {
     readonly bool ownsBackbone;
+    readonly nn.Module module;
 
     /// <summary>Moves <paramref name="backbone"/> to <paramref name="device"/> and puts it in eval mode.</summary>
-    /// <param name="backbone">The network; it is moved, not copied.</param>
+    /// <param name="backbone">The network (a <see cref="DinoVisionTransformer"/> or a <see cref="ConvNeXt"/>); it is moved, not copied.</param>
     /// <param name="preprocessing">Input size (a multiple of the patch size), resize and normalisation.</param>
     /// <param name="device">Where inference runs; null: the CPU.</param>
     /// <param name="ownsBackbone">Dispose <paramref name="backbone"/> with the extractor.</param>
-    /// <exception cref="ArgumentException">The preprocessing size is not a multiple of the patch size.</exception>
-    public FeatureExtractor(DinoVisionTransformer backbone, Preprocessing preprocessing, Device? device = null, bool ownsBackbone = false)
+    /// <exception cref="ArgumentException">The preprocessing size is not a multiple of the patch size, or the backbone is not a TorchSharp module.</exception>
+    public FeatureExtractor(IDinoBackbone backbone, Preprocessing preprocessing, Device? device = null, bool ownsBackbone = false)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(preprocessing);
         if (preprocessing.Size % backbone.PatchSize != 0)
             throw new ArgumentException($"Preprocessing size {preprocessing.Size} is not a multiple of the patch size {backbone.PatchSize}.");
+        module = backbone as nn.Module ?? throw new ArgumentException($"{backbone.GetType().Name} is not a TorchSharp module.", nameof(backbone));
         Backbone = backbone;
         Preprocessing = preprocessing;
         Device = device ?? CPU;
@@ -63,12 +65,12 @@ public sealed class FeatureExtractor : IDisposable
         Transform = preprocessing.ResizeShorter > 0
             ? EvalTransform.ResizeCenterCrop(preprocessing.ResizeShorter, preprocessing.Size, backbone.PatchSize)
             : EvalTransform.Resize(preprocessing.Size, backbone.PatchSize);
-        backbone.to(Device);
-        backbone.eval();
+        module.to(Device);
+        module.eval();
     }
 
     /// <summary>The network, in eval mode on <see cref="Device"/>.</summary>
-    public DinoVisionTransformer Backbone { get; }
+    public IDinoBackbone Backbone { get; }
     /// <summary>How images are resized, cropped and normalised; part of the embedding identity.</summary>
     public Preprocessing Preprocessing { get; }
     /// <summary>Where the backbone and its inputs live.</summary>
@@ -79,9 +81,7 @@ public sealed class FeatureExtractor : IDisposable
     /// <summary>Loads a backbone file with its model.json (or a named architecture when there is none).</summary>
     public static FeatureExtractor Load(string weights, ModelCard card, CheckpointLayout layout = CheckpointLayout.Meta, Device? device = null)
     {
-        var vit = new DinoVisionTransformer(card.Backbone);
-        BackboneCheckpoint.Load(vit, weights, layout);
-        return new FeatureExtractor(vit, card.Preprocessing, device, ownsBackbone: true);
+        return new FeatureExtractor(ModelResolver.LoadBackbone(card, weights, layout), card.Preprocessing, device, ownsBackbone: true);
     }
 
     /// <summary>
@@ -120,13 +120,16 @@ public sealed class FeatureExtractor : IDisposable
     /// tokens dropped; each head's row sums to 1 over cls, registers and patches before they are dropped), as in the
     /// DINO papers' attention figures.
     /// </summary>
+    /// <exception cref="NotSupportedException">The backbone is not a ViT (a ConvNeXt has no attention).</exception>
     public Tensor ClsAttentionMaps(Tensor x)
     {
+        if (Backbone is not DinoVisionTransformer vit)
+            throw new NotSupportedException($"Attention maps need a Vision Transformer; this backbone is a {Backbone.GetType().Name}, which has no attention (its PCA of patch features still works).");
         using var _ = torch.inference_mode();
         using var scope = torch.NewDisposeScope();
         using var precision = ComputePrecision.Use(Precision);
-        var weights = Backbone.LastBlockAttention(x);                                     // [B, heads, T, T]
-        int first = 1 + Backbone.NumRegisterTokens;
+        var weights = vit.LastBlockAttention(x);                                          // [B, heads, T, T]
+        int first = 1 + vit.NumRegisterTokens;
         long b = x.shape[0], heads = weights.shape[1];
         long h = x.shape[2] / Backbone.PatchSize, w = x.shape[3] / Backbone.PatchSize;
         var clsToPatches = weights.select(2, 0).narrow(2, first, h * w);                 // [B, heads, h·w]
@@ -142,7 +145,9 @@ public sealed class FeatureExtractor : IDisposable
         Tensor features;
         if (kind == FeatureKind.Last4ClsAvgPatch)
         {
-            var layers = Backbone.GetIntermediateLayers(x, Math.Min(4, Backbone.Depth));
+            // A ViT's last four blocks, or a ConvNeXt's four stages (their cls widths differ; the concatenation is still one vector).
+            int depth = Backbone is DinoVisionTransformer vit ? vit.Depth : ConvNeXtConfig.Stages;
+            var layers = Backbone.GetIntermediateLayers(x, Math.Min(4, depth));
             features = torch.cat([.. layers.Select(l => l.ClsToken), layers[^1].PatchTokens.mean([1])], 1);
         }
         else
@@ -169,6 +174,6 @@ public sealed class FeatureExtractor : IDisposable
     /// <summary>Disposes the backbone when the extractor was created owning it; otherwise does nothing.</summary>
     public void Dispose()
     {
-        if (ownsBackbone) Backbone.Dispose();
+        if (ownsBackbone) module.Dispose();
     }
 }

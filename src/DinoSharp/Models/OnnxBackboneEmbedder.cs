@@ -57,7 +57,7 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
             if (imageSize is not null) CheckImageSize();
             if (Preprocessing.Size % Metadata.Architecture.PatchSize != 0)
                 throw new ArgumentException($"Image size {Preprocessing.Size} is not a multiple of the patch size {Metadata.Architecture.PatchSize}.");
-            Identity = new ModelIdentity(Metadata.Source, Metadata.SourceSha256, Preprocessing.ToString(), BackboneEmbedder.KindName(kind));
+            Identity = ModelIdentity.Of(Metadata.Architecture, Metadata.SourceSha256, Preprocessing, BackboneEmbedder.KindName(kind));
         }
         catch
         {
@@ -75,7 +75,7 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
 
     /// <summary>How images are prepared: the exported preprocessing, or another size for a dynamic-size graph.</summary>
     public Preprocessing Preprocessing { get; }
-    /// <summary>Source name and weights hash from the metadata, the preprocessing and the feature kind: equal to the <see cref="BackboneEmbedder"/> identity of the same weights.</summary>
+    /// <summary>Architecture and weights content hash from the metadata, the preprocessing and the feature kind: equal to the <see cref="BackboneEmbedder"/> identity of the same weights.</summary>
     public ModelIdentity Identity { get; }
 
     /// <summary>ORT's CPU settings for inference: all graph optimisations, one intra-op thread per core, sequential execution.</summary>

@@ -33,7 +33,7 @@ public static class VisionTransformerFlops
         double ffn = config.FfnLayer switch
         {
             FeedForwardKind.Mlp => 2 * t * d * config.MlpHidden * 2,
-            FeedForwardKind.SwiGLU => 2 * t * d * 2 * SwiGLUFFN.HiddenWidth(config.MlpHidden) + 2 * t * SwiGLUFFN.HiddenWidth(config.MlpHidden) * d,
+            FeedForwardKind.SwiGLU => 2 * t * d * 2 * SwiGLUFFN.HiddenWidth(config.MlpHidden, config.SwigluAlignTo) + 2 * t * SwiGLUFFN.HiddenWidth(config.MlpHidden, config.SwigluAlignTo) * d,
             _ => throw new ArgumentOutOfRangeException(nameof(config), config.FfnLayer, "Unknown feed-forward kind."),
         };
         return new ViTFlops(patchEmbed, l * qkv, l * scores, l * values, l * proj, l * ffn);

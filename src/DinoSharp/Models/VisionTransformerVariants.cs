@@ -6,7 +6,8 @@ namespace DinoSharp.Models;
 /// Named backbone configurations. The patch-14 variants are Meta's released DINOv2 backbones (518 px: a 37×37 position
 /// grid), with "_reg4" adding 4 register tokens and the antialiased position-embedding resize of the hub register models.
 /// The small patch-4, patch-7 and patch-14 variants are the CPU-sized models this project trains on 32 px and 28 px images; the
-/// patch-8 one is for photos at 64 px global crops.
+/// patch-8 one is for photos at 64 px global crops. The dinov3_* variants are Meta's released DINOv3 ViTs with the hub's
+/// settings (family dinov3_vit).
 /// </summary>
 public static class VisionTransformerVariants
 {
@@ -21,6 +22,20 @@ public static class VisionTransformerVariants
     static VisionTransformerConfig Cpu(int dim, int depth, int heads, int patch = 4, int img = 32) => new()
     {
         ImgSize = img, PatchSize = patch, EmbedDim = dim, Depth = depth, NumHeads = heads,
+    };
+
+    /// <summary>
+    /// A released DINOv3 ViT with the hub's settings (dinov3/hub/backbones.py): patch 16, 224 px, 4 storage tokens, masked
+    /// key bias, LayerNorm eps 1e-5 ("layernormbf16"), LayerScale 1e-5, RoPE base 100 with separate coordinates in fp32 and
+    /// rescale 2 in training.
+    /// </summary>
+    static VisionTransformerConfig Dinov3(int dim, int depth, int heads, double ffnRatio, FeedForwardKind ffn = FeedForwardKind.Mlp,
+        int swigluAlignTo = 8, bool qkvBias = true, bool localClsNorm = false) => new()
+    {
+        Family = BackboneFamily.Dinov3Vit, ImgSize = 224, PatchSize = 16, EmbedDim = dim, Depth = depth, NumHeads = heads,
+        MlpRatio = ffnRatio, FfnLayer = ffn, SwigluAlignTo = swigluAlignTo, QkvBias = qkvBias, InitValues = 1e-5,
+        NumRegisterTokens = 4, LayerNormEps = 1e-5, MaskKBias = true, UntieGlobalAndLocalClsNorm = localClsNorm,
+        Rope = new RopeConfig { Base = 100, NormalizeCoords = RopeCoordinateNormalization.Separate, RescaleCoords = 2, Dtype = RopeDtype.Fp32 },
     };
 
     static readonly Dictionary<string, VisionTransformerConfig> Variants = new(StringComparer.OrdinalIgnoreCase)
@@ -40,6 +55,17 @@ public static class VisionTransformerVariants
         ["vit_tiny_p7"] = Cpu(192, 6, 3, patch: 7, img: 28),
         ["vit_pico_p14"] = Cpu(128, 4, 4, patch: 14, img: 28),
         ["vit_pico_p8"] = Cpu(128, 4, 4, patch: 8, img: 64),
+        // A CPU-sized DINOv3 ViT for training on Fashion-MNIST (vit_pico_p14's size): RoPE, 4 storage tokens, masked key bias.
+        ["dinov3_vit_pico_p14"] = Dinov3(128, 4, 4, 4) with { PatchSize = 14, ImgSize = 28 },
+        ["dinov3_vits16"] = Dinov3(384, 12, 6, 4),
+        ["dinov3_vits16plus"] = Dinov3(384, 12, 6, 6, FeedForwardKind.SwiGLU),
+        ["dinov3_vitb16"] = Dinov3(768, 12, 12, 4),
+        ["dinov3_vitl16"] = Dinov3(1024, 24, 16, 4),
+        // The SAT-493M (satellite) ViT-L: the same network plus the training-only local_cls_norm its checkpoint carries.
+        ["dinov3_vitl16_sat493m"] = Dinov3(1024, 24, 16, 4, localClsNorm: true),
+        ["dinov3_vitl16plus"] = Dinov3(1024, 24, 16, 6, FeedForwardKind.SwiGLU),
+        ["dinov3_vith16plus"] = Dinov3(1280, 32, 20, 6, FeedForwardKind.SwiGLU),
+        ["dinov3_vit7b16"] = Dinov3(4096, 40, 32, 3, FeedForwardKind.SwiGLU, swigluAlignTo: 64, qkvBias: false, localClsNorm: true),
     };
 
     static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
@@ -64,4 +90,30 @@ public static class VisionTransformerVariants
     /// <summary>A freshly initialised network of the named variant.</summary>
     /// <exception cref="ArgumentException">The name is unknown.</exception>
     public static DinoVisionTransformer Create(string name) => new(Get(name));
+
+    /// <summary>
+    /// The per-channel mean and std a named variant's weights expect, when they are not ImageNet's: the SAT-493M (satellite)
+    /// DINOv3 models use (0.430, 0.411, 0.296) / (0.213, 0.156, 0.143) (dinov3's README); null for every other variant.
+    /// </summary>
+    public static (double[] Mean, double[] Std)? PixelStatistics(string name) =>
+        name.Contains("sat493m", StringComparison.OrdinalIgnoreCase) ? ([0.430, 0.411, 0.296], [0.213, 0.156, 0.143]) : null;
+
+    /// <summary>The variant names of one family (for messages that suggest an architecture).</summary>
+    public static IEnumerable<string> NamesOf(BackboneFamily family) =>
+        Variants.Where(kv => kv.Value.Family == family).Select(kv => kv.Key);
+
+    /// <summary>
+    /// The named variants whose state dict has exactly these keys and shapes (the image size of a DINOv2 variant aside,
+    /// which only sets the learned grid): which --arch a checkpoint was made for.
+    /// </summary>
+    public static IEnumerable<string> Matching(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        foreach (var (name, config) in Variants)
+        {
+            var layout = StateDictLayout.Of(config);
+            if (layout.Count == shapes.Count && layout.All(e => shapes.TryGetValue(e.Key, out var s)
+                    && (e.Key == "pos_embed" || s.SequenceEqual(e.Shape))))
+                yield return name;
+        }
+    }
 }

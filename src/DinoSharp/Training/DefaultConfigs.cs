@@ -1,6 +1,6 @@
 namespace DinoSharp.Training;
 
-/// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, photos_cpu, vits14_imagenet, vitb14_imagenet.</summary>
+/// <summary>The configs shipped in configs/ (embedded in the library): fashion_mnist_cpu, fashion_mnist_dinov3_cpu (a DINOv3 ViT with Gram anchoring), photos_cpu, vits14_imagenet, vitb14_imagenet.</summary>
 public static class DefaultConfigs
 {
     /// <summary>Names of the shipped configs (file names without .json), sorted.</summary>

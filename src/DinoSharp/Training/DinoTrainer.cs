@@ -119,15 +119,15 @@ public sealed class DinoTrainer
         string configSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configJson)));
         if (comm.Any(comm.BroadcastJson(configSha) != configSha))
             throw new DistributedSetupException("The ranks were started with different configurations: give every rank the same --config, --set and --data values.");
+        // The dataset is checked before the run folder is made: a run refused here leaves nothing behind.
+        var dataset = DatasetSpec.Open(config.Train.Dataset);
+        if (dataset.Count < config.Train.BatchSize)
+            throw new ConfigException(BatchTooLarge(dataset));
         CheckpointStore? store = null;
         (string Path, CheckpointState State)? latest = null;
         var start = new StartPoint(0, null, null);
         if (IsRoot) (store, latest, start) = OpenRunFolder(outDir, configJson, configSha);
         start = comm.BroadcastJson(start);
-
-        var dataset = DatasetSpec.Open(config.Train.Dataset);
-        if (dataset.Count < config.Train.BatchSize)
-            throw new ConfigException($"train.batch_size = {config.Train.BatchSize} is larger than the dataset '{dataset.Name}' ({dataset.Count} images).");
 
         torch.manual_seed(config.Train.Seed);
         using var arch = new SslMetaArch(config, comm.WorldSize > 1 ? comm.SumAcrossRanks : null);
@@ -305,6 +305,7 @@ public sealed class DinoTrainer
             ElapsedSeconds = s.Clock.Elapsed.TotalSeconds,
             TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
             KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
+            GramLoss = config.Gram.UseLoss ? terms.Gram : null, GramLossWeight = config.Gram.UseLoss ? terms.GramWeight : null,
             Lr = state.Schedules.Lr[step - 1], WeightDecay = state.Schedules.WeightDecay[step - 1],
             Momentum = state.Schedules.Momentum[step - 1], TeacherTemp = state.Schedules.TeacherTemp[step - 1],
             GradNorm = result.GradNorm, ImagesPerSecond = state.ImagesSinceLog / secs,
@@ -364,6 +365,8 @@ public sealed class DinoTrainer
             runState = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(outDir, RunStateFile)));
             if (runState is null || runState.ConfigSha256 != configSha)
                 throw new ConfigException(ResumeMismatch(outDir, configJson));
+            if (options.MaxSteps is { } asked && asked != runState.TotalSteps)
+                throw new ConfigException(ExtensionRefused(outDir, runState.TotalSteps, asked));
         }
         File.WriteAllText(Path.Combine(outDir, "config.json"), configJson);
         return (store, latest, new StartPoint(latest?.State.Step ?? 0, runState, latest?.State.KnnTop1));
@@ -476,7 +479,31 @@ public sealed class DinoTrainer
         var diffs = File.Exists(saved) ? TrainingConfigLoader.Differences(File.ReadAllText(saved), configJson) : [];
         return $"{outDir}: the configuration differs from the one the run started with ({saved})" +
             (diffs.Count > 0 ? $": {string.Join("; ", diffs.Take(5))}{(diffs.Count > 5 ? $" and {diffs.Count - 5} more" : "")}" : "") +
-            ". Resume with the same --config and --set values, or start a new run with another --out.";
+            ". Resume without --config and --set (the run folder's config.json is used), or start a new run with another --out.";
+    }
+
+    /// <summary>The steps a run folder was planned for (its schedules span exactly these), or null when it has no plan yet.</summary>
+    public static long? PlannedSteps(string runDir)
+    {
+        string path = Path.Combine(runDir, RunStateFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<RunState>(File.ReadAllText(path))?.TotalSteps; }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>Why a run planned for <paramref name="planned"/> steps is not continued to <paramref name="asked"/>.</summary>
+    public static string ExtensionRefused(string runDir, long planned, long asked) =>
+        $"{runDir} was planned for {planned} steps: its learning-rate, weight-decay, teacher-momentum and temperature schedules end at step {planned}, " +
+        $"so continuing it to {asked} would not be the {asked}-step run you asked for. Resume it without --steps, or train a {asked}-step run from the start in another folder.";
+
+    string BatchTooLarge(IImageDataset dataset)
+    {
+        // The largest power of two that fits and splits into the ranks' equal shards.
+        int fit = 1;
+        while (fit * 2 <= dataset.Count) fit *= 2;
+        int suggestion = Math.Max(comm.WorldSize, fit / comm.WorldSize * comm.WorldSize);
+        return $"train.batch_size = {config.Train.BatchSize} is larger than the dataset '{dataset.Name}' ({dataset.Count} images): " +
+            $"use --set train.batch_size={suggestion}, or a dataset of at least {config.Train.BatchSize} images.";
     }
 
     static string LastGood(CheckpointStore? store) =>

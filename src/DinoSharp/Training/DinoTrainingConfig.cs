@@ -26,6 +26,8 @@ public sealed record DinoTrainingConfig
     public OptimConfig Optim { get; init; } = new();
     /// <summary>Data, batch, seed, logging, checkpoints, online kNN and collapse detection (<c>train</c>).</summary>
     public TrainConfig Train { get; init; } = new();
+    /// <summary>DINOv3's Gram anchoring (<c>gram</c>); off by default.</summary>
+    public GramConfig Gram { get; init; } = new();
     /// <summary>
     /// Number format of the matrix products, written "auto" (default: bf16 where the CPU multiplies bfloat16 natively,
     /// else fp32), "fp32" or "bf16" (key <c>precision</c>). Master weights, optimiser state, LayerNorm statistics, the

@@ -11,7 +11,7 @@ public sealed record StepMetrics
     public double Epoch { get; init; }
     /// <summary>Wall seconds since this process started the run, including kNN evaluations and checkpoints (restarts at 0 on resume).</summary>
     public double ElapsedSeconds { get; init; }
-    /// <summary>The back-propagated loss of this step: the sum of the four weighted terms below.</summary>
+    /// <summary>The back-propagated loss of this step: the sum of the four weighted terms below, plus <see cref="GramLossWeight"/> × <see cref="GramLoss"/>.</summary>
     public double TotalLoss { get; init; }
     /// <summary>Weighted DINO cross-entropy of the student's local crops against the teacher's global targets.</summary>
     public double DinoLocalLoss { get; init; }
@@ -21,6 +21,10 @@ public sealed record StepMetrics
     public double KoleoLoss { get; init; }
     /// <summary>Weighted iBOT cross-entropy on the masked patch tokens.</summary>
     public double IbotLoss { get; init; }
+    /// <summary>DINOv3's Gram anchoring loss (unweighted, as the reference logs gram_loss); null when gram.use_loss is off, 0 before the Gram teacher exists.</summary>
+    public double? GramLoss { get; init; }
+    /// <summary>The weight <see cref="GramLoss"/> entered the total with (gram.loss_weight, 0 before the Gram teacher exists); null when gram.use_loss is off.</summary>
+    public double? GramLossWeight { get; init; }
     /// <summary>Scheduled learning rate of this step before the per-group multipliers (layer decay, patch embedding).</summary>
     public double Lr { get; init; }
     /// <summary>Scheduled weight decay of this step before the per-group multipliers.</summary>

@@ -6,8 +6,12 @@ using static TorchSharp.torch;
 
 namespace DinoSharp.Training;
 
-/// <summary>Scalar values of one training step (read back once per step, after backward); the fields are those of <see cref="ObjectiveTerms"/>.</summary>
-public sealed record StepTerms(double Total, double DinoLocal, double DinoGlobal, double Koleo, double Ibot, double TeacherEntropy, double CenterNorm);
+/// <summary>
+/// Scalar values of one training step (read back once per step, after backward); the fields are those of <see cref="ObjectiveTerms"/>,
+/// then the unweighted Gram loss and the weight it entered <see cref="Total"/> with (both 0 without Gram anchoring, or before its teacher exists).
+/// </summary>
+public sealed record StepTerms(double Total, double DinoLocal, double DinoGlobal, double Koleo, double Ibot, double TeacherEntropy, double CenterNorm,
+    double Gram = 0, double GramWeight = 0);
 
 /// <summary>
 /// dinov2's SSLMetaArch: student and teacher built the same way, the teacher sees the global crops only (unmasked), the
@@ -19,6 +23,8 @@ public sealed class SslMetaArch : nn.Module
     readonly StudentTeacherNetwork student;
     readonly StudentTeacherNetwork teacher;
     readonly DinoV2Objective objective;
+    readonly GramAnchoring? gram;
+    readonly torch.Generator ropeGenerator = new(0);
 
     /// <summary>Builds student and teacher from <paramref name="config"/> (the teacher a copy of the student, without drop path, frozen, in eval mode) and the objective.</summary>
     /// <param name="config">The training configuration.</param>
@@ -46,6 +52,11 @@ public sealed class SslMetaArch : nn.Module
         register_module(nameof(student), student);
         register_module(nameof(teacher), teacher);
         register_module(nameof(objective), objective);
+        if (config.Gram.UseLoss)
+        {
+            gram = new GramAnchoring(config.Gram, BackboneConfig);
+            register_module(nameof(gram), gram);
+        }
 
         // The teacher starts as a copy of the student and never receives gradients.
         using (torch.no_grad())
@@ -67,6 +78,26 @@ public sealed class SslMetaArch : nn.Module
     public StudentTeacherNetwork Teacher => teacher;
     /// <summary>The losses and their centers (prefix <c>objective</c>).</summary>
     public DinoV2Objective Objective => objective;
+
+    /// <summary>Gram anchoring (prefix <c>gram</c>), or null when gram.use_loss is off.</summary>
+    public GramAnchoring? Gram => gram;
+
+    /// <summary>
+    /// Before step <paramref name="step"/>: a DINOv3 student's RoPE coordinate augmentations draw from a generator seeded
+    /// from train.seed and the step (the same draws in a resumed run); the Gram teacher snapshot is taken when due.
+    /// </summary>
+    public void BeforeStep(long step)
+    {
+        if (BackboneConfig.Family == BackboneFamily.Dinov3Vit)
+        {
+            ropeGenerator.manual_seed(Config.Train.Seed * 1_000_033L + step + 0x5EED);
+            student.Backbone.RopeGenerator = ropeGenerator;
+        }
+        gram?.BeforeStep(step, teacher.Backbone);
+    }
+
+    /// <summary>After step <paramref name="step"/> and its EMA update: the Gram teacher is refreshed from the EMA teacher when due.</summary>
+    public void AfterStep(long step) => gram?.AfterStep(step, teacher.Backbone);
 
     /// <summary>The backbone configuration of a training config: the named variant with the student section's overrides.</summary>
     public static VisionTransformerConfig ResolveBackbone(DinoTrainingConfig config)
@@ -99,10 +130,11 @@ public sealed class SslMetaArch : nn.Module
         bool anyMask = batch.TotalMaskedPatches > 0 && Config.Ibot.LossWeight > 0;
 
         // Teacher: global crops only, unmasked, eval mode, no gradients.
-        Tensor teacherCls, teacherPatches;
+        Tensor teacherCls, teacherPatches, teacherPatchTokens;
         using (torch.no_grad())
         {
             var t = teacher.Backbone.ForwardFeatures(batch.GlobalCrops);
+            teacherPatchTokens = t.PatchTokens;
             (teacherCls, teacherPatches) = HeadsOnClsAndMaskedPatches(teacher, t.ClsToken, t.PatchTokens, batch, anyMask);
         }
         timer?.Lap(StepPhase.Teacher);
@@ -113,7 +145,7 @@ public sealed class SslMetaArch : nn.Module
         Tensor? studentLocal = null;
         if (batch.LocalCrops.numel() > 0)
         {
-            var sl = student.Backbone.ForwardFeatures(batch.LocalCrops);
+            var sl = student.Backbone.ForwardFeatures(batch.LocalCrops, localCrops: true);
             studentLocal = Float32(student.DinoHead.forward(sl.ClsToken));
         }
 
@@ -131,13 +163,18 @@ public sealed class SslMetaArch : nn.Module
         }, teacherTemp);
         // The targets of this step used the old centers; the reference updates them afterwards.
         objective.UpdateCenters(teacherCls, anyMask ? teacherPatches : null, anyMask ? batch.NumMaskedPatches : null);
+        // DINOv3: Gram anchoring of the student's (masked-input) global patch tokens, once its teacher exists.
+        var gramLoss = gram is { Ready: true } ? gram.Loss(sg.PatchTokens, teacherPatchTokens, batch.GlobalCrops, anyMask ? batch.Masks : null) : null;
+        double gramWeight = gramLoss is null ? 0 : Config.Gram.LossWeight;
+        var total = gramLoss is null ? terms.Total : terms.Total + gramWeight * gramLoss;
         timer?.Lap(StepPhase.StudentForward);
-        terms.Total.backward();
+        total.backward();
         timer?.Lap(StepPhase.Backward);
 
-        var values = torch.stack([terms.Total.detach(), terms.DinoLocal, terms.DinoGlobal, terms.Koleo, terms.Ibot, terms.TeacherEntropy, terms.CenterNorm])
+        var values = torch.stack([total.detach(), terms.DinoLocal, terms.DinoGlobal, terms.Koleo, terms.Ibot, terms.TeacherEntropy, terms.CenterNorm,
+                gramLoss?.detach() ?? torch.zeros_like(terms.DinoLocal)])
             .to(ScalarType.Float64).cpu().data<double>().ToArray();
-        return new StepTerms(values[0], values[1], values[2], values[3], values[4], values[5], values[6]);
+        return new StepTerms(values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7], gramWeight);
     }
 
     /// <summary>Logits in float32 for the losses' softmaxes, Sinkhorn-Knopp and the centers (a bf16 region's heads return bfloat16).</summary>

@@ -80,6 +80,7 @@ public sealed class TrainStep : IDisposable
         using var scope = torch.NewDisposeScope();
         // Per-step seed: drop path draws the same numbers whether or not the run was resumed.
         torch.manual_seed(config.Train.Seed * 1_000_003L + step + comm.Rank * RankSeedStride);
+        arch.BeforeStep(step);
         double lr = schedules.Lr[step], wd = schedules.WeightDecay[step], lastLayerLr = schedules.LastLayerLr[step];
         for (int g = 0; g < groups.Count; g++)
         {
@@ -108,6 +109,7 @@ public sealed class TrainStep : IDisposable
         Optimizer.step();
         timer?.Lap(StepPhase.Optimizer);
         ExponentialMovingAverage.Update(arch.Teacher.parameters(), arch.Student.parameters(), schedules.Momentum[step]);
+        arch.AfterStep(step);
         timer?.Lap(StepPhase.Ema);
         return new TrainStepResult(terms, gradNorm, sync);
     }
@@ -116,9 +118,9 @@ public sealed class TrainStep : IDisposable
     StepTerms MeanOverRanks(StepTerms t)
     {
         if (comm.WorldSize == 1) return t;
-        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm)
+        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm, t.Gram)
             .Select(x => x / comm.WorldSize).ToArray();
-        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], t.GramWeight);
     }
 
     static string DivergenceMessage(long step, StepTerms t)

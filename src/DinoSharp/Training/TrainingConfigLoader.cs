@@ -61,7 +61,18 @@ public static class TrainingConfigLoader
     }
 
     /// <summary>The resolved config as written to a run's config.json (every key, readable back by <see cref="Resolve"/>).</summary>
-    public static string ToJson(DinoTrainingConfig config) => JsonSerializer.Serialize(config, JsonOptions);
+    /// <remarks>
+    /// The <c>gram</c> section is written only when it differs from its defaults (Gram anchoring off), so a run folder
+    /// started before the section existed keeps the same config text and hash, and resumes.
+    /// </remarks>
+    public static string ToJson(DinoTrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Gram != new GramConfig()) return JsonSerializer.Serialize(config, JsonOptions);
+        var node = JsonSerializer.SerializeToNode(config, JsonOptions)!.AsObject();
+        node.Remove("gram");
+        return node.ToJsonString(JsonOptions);
+    }
 
     /// <summary>
     /// The keys whose values differ between two resolved configs, as "key: old → new" (for a resume against a run that

@@ -39,6 +39,7 @@ public static class TrainingConfigValidator
         Check(config.Ibot.MaskRatioMinMax is [var lo, var hi] && 0 <= lo && lo <= hi && hi < 1, "ibot.mask_ratio_min_max",
             $"[{string.Join(", ", config.Ibot.MaskRatioMinMax ?? [])}]", "must be [min, max] with 0 ≤ min ≤ max < 1");
 
+        config.Gram?.Validate();
         ValidateSchedules(config);
         var o = config.Optim;
         Check(o.ClipGrad >= 0, "optim.clip_grad", o.ClipGrad, "must be ≥ 0 (0 = no clipping)");

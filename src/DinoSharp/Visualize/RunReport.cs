@@ -25,7 +25,7 @@ public sealed record EvaluationSummary(string File, string Model, IReadOnlyDicti
 /// </summary>
 public static class RunReport
 {
-    /// <summary>Writes the report of <paramref name="runDir"/>: PNG plots into <c>&lt;run&gt;/report/</c> and one self-contained HTML page.</summary>
+    /// <summary>Writes the report of <paramref name="runDir"/>: one self-contained HTML page (written under a temporary name, then renamed; its folder is created) and, when it goes to the default place, the PNG plots into <c>&lt;run&gt;/report/</c>; a report written elsewhere does not touch the run folder.</summary>
     /// <param name="runDir">A run folder made by <c>dino train</c>; evaluation JSON files (<c>dino knn</c>/<c>dino linear --json</c>) are read from its eval/ folder, and search.png, pca.png and attention.png from report/ are embedded when present.</param>
     /// <param name="outFile">The HTML file; null: <c>&lt;run&gt;/report.html</c>.</param>
     /// <returns>The path of the HTML file written.</returns>
@@ -36,21 +36,36 @@ public static class RunReport
         if (!File.Exists(metricsPath)) throw new FileNotFoundException($"{runDir}: no metrics.jsonl; is this a run folder made by `dino train`?");
         var metrics = MetricsLog.Read(metricsPath);
         var evals = ReadEvaluations(Path.Combine(runDir, "eval"));
-        string plots = Path.Combine(runDir, "report");
-        Directory.CreateDirectory(plots);
-        var images = new List<(string Title, string File)>();
-        foreach (var plot in BuildPlots(metrics, evals))
+        // The page embeds its plots, so a report written elsewhere leaves the run folder as it was: its plots are drawn
+        // in a temporary folder instead of <run>/report/.
+        string runPlots = Path.Combine(runDir, "report");
+        string plots = outFile is null ? runPlots : Directory.CreateTempSubdirectory("dino-report-").FullName;
+        try
         {
-            plot.Plot.SavePng(Path.Combine(plots, plot.File), plot.Width, plot.Height);
-            images.Add((plot.Title, plot.File));
-        }
-        foreach (var extra in new[] { "search.png", "pca.png", "attention.png" })
-            if (File.Exists(Path.Combine(plots, extra))) images.Add((extra switch { "search.png" => "Search contact sheet", "pca.png" => "Patch-feature PCA", _ => "Attention maps" }, extra));
+            Directory.CreateDirectory(plots);
+            var images = new List<(string Title, string Path)>();
+            foreach (var plot in BuildPlots(metrics, evals))
+            {
+                plot.Plot.SavePng(Path.Combine(plots, plot.File), plot.Width, plot.Height);
+                images.Add((plot.Title, Path.Combine(plots, plot.File)));
+            }
+            foreach (var extra in new[] { "search.png", "pca.png", "attention.png" })
+                if (File.Exists(Path.Combine(runPlots, extra)))
+                    images.Add((extra switch { "search.png" => "Search contact sheet", "pca.png" => "Patch-feature PCA", _ => "Attention maps" }, Path.Combine(runPlots, extra)));
 
-        string html = Html(runDir, metrics, evals, images.Select(i => (i.Title, Path.Combine(plots, i.File))).ToList());
-        string output = outFile ?? Path.Combine(runDir, "report.html");
-        File.WriteAllText(output, html);
-        return output;
+            string html = Html(runDir, metrics, evals, images);
+            string output = outFile ?? Path.Combine(runDir, "report.html");
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
+            if (folder is not null) Directory.CreateDirectory(folder);
+            string tmp = output + ".tmp";
+            File.WriteAllText(tmp, html);
+            File.Move(tmp, output, overwrite: true);
+            return output;
+        }
+        finally
+        {
+            if (plots != runPlots) Directory.Delete(plots, recursive: true);
+        }
     }
 
     /// <summary>The report's plots, built but not saved: losses, schedules, collapse signals (when steps were logged),
@@ -64,6 +79,9 @@ public static class RunReport
             result.Add(new("Loss terms", "loss.png", Lines("Loss terms over training", steps, "loss",
                 [("total", m => m.TotalLoss), ("DINO local", m => m.DinoLocalLoss), ("DINO global", m => m.DinoGlobalLoss),
                  ("iBOT", m => m.IbotLoss), ("KoLeo", m => m.KoleoLoss)]), 900, 450));
+            if (steps.Any(m => m.GramLoss is not null))
+                result.Add(new("Gram anchoring", "gram.png", Lines("Gram anchoring (DINOv3)", steps,
+                    "Gram loss (unweighted)", [("Gram loss", m => m.GramLoss ?? 0)], "weight in the total", [("gram.loss_weight", m => m.GramLossWeight ?? 0)]), 900, 450));
             result.Add(new("Learning rate and weight decay", "lr_wd.png", Lines("Learning rate and weight decay", steps,
                 "learning rate", [("learning rate", m => m.Lr)], "weight decay", [("weight decay", m => m.WeightDecay)]), 900, 450));
             result.Add(new("Teacher momentum and temperature", "teacher.png", Lines("Teacher EMA momentum and temperature", steps,

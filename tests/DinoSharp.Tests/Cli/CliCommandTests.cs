@@ -13,7 +13,7 @@ public sealed class CliStoreFixture : IDisposable
         for (int i = 0; i < 5; i++)
             Images.Add(Files.Write($"photos/img{i}.png", TestImages.Png(TestImages.Pattern(40 + 4 * i, 36, seed: 10 + i))));
         StorePath = Files.PathOf("stores/photos");
-        // An untrained ViT's cls token barely depends on the input (LayerScale 1e-5), its pooled patch tokens do.
+        // Average-pooled patch tokens: the store the search and cluster tests read.
         var (code, error) = CliCommandTests.Dino("embed", "--model", "random:vit_pico_p4", "--features", "avgpatch",
             "--data", Files.PathOf("photos"), "--out", StorePath, "--quiet");
         if (code != 0) throw new InvalidOperationException("embed failed: " + error);

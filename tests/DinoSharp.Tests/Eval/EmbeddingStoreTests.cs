@@ -72,6 +72,27 @@ public sealed class EmbeddingStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_store_written_before_identities_had_a_precision_reads_as_fp32()
+    {
+        string path = Path.Combine(dir, "old");
+        using (var store = EmbeddingStore.Create(path, Small, 2))
+        {
+            using var x = torch.ones(1, 2);
+            store.Append(x, ["x"]);
+            store.Save();
+        }
+        var sidecar = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path + ".json"))!.AsObject();
+        var identity = sidecar.First(kv => kv.Key.Equals("identity", StringComparison.OrdinalIgnoreCase)).Value!.AsObject();
+        string key = identity.Select(kv => kv.Key).Single(k => k.Equals("precision", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("fp32", identity[key]!.GetValue<string>());
+        identity.Remove(key);
+        File.WriteAllText(path + ".json", sidecar.ToJsonString());
+        using var reopened = EmbeddingStore.Open(path);
+        Assert.Equal(Small, reopened.Identity);
+        Assert.Equal(ModelIdentity.DefaultPrecision, reopened.Identity.Precision);
+    }
+
+    [Fact]
     public void Mixing_identities_is_refused_naming_both()
     {
         string path = Path.Combine(dir, "mixed");
@@ -80,16 +101,16 @@ public sealed class EmbeddingStoreTests : IDisposable
             using var x = torch.ones(1, 4);
             store.Append(x, ["x"]);
             store.Save();
-            var inline = Assert.Throws<InvalidOperationException>(() => store.Append(x, ["y"], producedBy: Base));
+            var inline = Assert.Throws<EmbeddingStoreMismatchException>(() => store.Append(x, ["y"], producedBy: Base));
             Assert.Contains("vit_small_patch14_dinov2", inline.Message);
             Assert.Contains("vit_base_patch14_dinov2", inline.Message);
         }
-        var e = Assert.Throws<InvalidOperationException>(() => EmbeddingStore.OpenForAppend(path, Base));
-        Assert.Contains("vit_small_patch14_dinov2 (checkpoint ab12cd34ef56", e.Message);
-        Assert.Contains("vit_base_patch14_dinov2 (checkpoint 998877665544", e.Message);
+        var e = Assert.Throws<EmbeddingStoreMismatchException>(() => EmbeddingStore.OpenForAppend(path, Base));
+        Assert.Contains("vit_small_patch14_dinov2 (weights ab12cd34ef56", e.Message);
+        Assert.Contains("vit_base_patch14_dinov2 (weights 998877665544", e.Message);
         using var other = EmbeddingStore.Create(Path.Combine(dir, "other"), Base, 4);
         using var existing = EmbeddingStore.Open(path);
-        Assert.Throws<InvalidOperationException>(() => existing.Append(other));
+        Assert.Throws<EmbeddingStoreMismatchException>(() => existing.Append(other));
     }
 
     [Fact]

@@ -233,7 +233,7 @@ public sealed class OnnxExportTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(vit.Config, onnx.Metadata.Architecture);
         Assert.Equal(preprocessing.ToString(), onnx.Metadata.Preprocessing.ToString());
         Assert.Equal(OnnxOutputs.Cls | OnnxOutputs.Patch | OnnxOutputs.Registers, onnx.Metadata.Outputs);
-        Assert.Equal(new DinoSharp.Eval.ModelIdentity("tiny", "abc123", preprocessing.ToString(), "cls+avgpatch"), onnx.Identity);
+        Assert.Equal(DinoSharp.Eval.ModelIdentity.Of(vit.Config, "abc123", preprocessing, "cls+avgpatch"), onnx.Identity);
 
         using var extractor = new FeatureExtractor(vit, preprocessing);
         torch.manual_seed(1);

@@ -73,6 +73,9 @@ public static class TinyRun
         return args;
     }
 
+    /// <summary>The dataset spec (idx:…) of the 96 test images, for runs built in-process.</summary>
+    public static string DataSpec => "idx:" + Dataset.Value.Images;
+
     /// <summary>The run's --set values (the dataset is given by --data, or by <see cref="Config"/>).</summary>
     public static IReadOnlyList<string> Overrides =>
     [

@@ -53,7 +53,7 @@ public sealed class TrainingConfigTests
     [Fact]
     public void EveryShippedConfigIsReadFromItsTextAndValidates()
     {
-        Assert.Equal(["fashion_mnist_cpu", "photos_cpu", "vitb14_imagenet", "vits14_imagenet"], DefaultConfigs.Names);
+        Assert.Equal(["fashion_mnist_cpu", "fashion_mnist_dinov3_cpu", "photos_cpu", "vitb14_imagenet", "vits14_imagenet"], DefaultConfigs.Names);
         foreach (string name in DefaultConfigs.Names)
         {
             var config = DefaultConfigs.Load(name);

@@ -95,6 +95,18 @@ public sealed partial class RunReportTests
     }
 
     [Fact]
+    public void A_gram_anchored_run_gets_a_gram_plot_with_the_term_and_its_weight()
+    {
+        var metrics = Metrics().Select(m => m.Step == 0 ? m : m with { GramLoss = m.Step < 30 ? 0 : 0.05 - m.Step / 2000.0, GramLossWeight = m.Step < 30 ? 0 : 1 }).ToList();
+        var plots = RunReport.BuildPlots(metrics, []);
+        var gram = Assert.Single(plots, p => p.File == "gram.png");
+        Assert.Equal("Gram anchoring", gram.Title);
+        Assert.Contains("Gram loss", gram.Plot.Axes.Left.Label.Text);
+        Assert.Equal(2, gram.Plot.GetPlottables().Count());
+        Assert.DoesNotContain(RunReport.BuildPlots(Metrics(), []), p => p.File == "gram.png");
+    }
+
+    [Fact]
     public void A_constant_series_gets_an_axis_centred_on_its_value()
     {
         // The metrics hold a fixed teacher temperature of 0.04 (right axis of the teacher plot); ScottPlot alone would

@@ -25,6 +25,18 @@ public static class OnnxExporter
     /// <summary>Initializers above this total go to an external data file: protobuf messages stop at 2 GB.</summary>
     const long ExternalDataThreshold = 1L << 30;
 
+    /// <summary>Exports a ViT with <see cref="Export(DinoVisionTransformer, string, OnnxExportOptions)"/>, a ConvNeXt with <see cref="ConvNeXtOnnxExporter.Export"/>.</summary>
+    /// <exception cref="ArgumentException">An option is unsupported by the backbone's exporter, or the backbone is of another kind.</exception>
+    public static void Export(IDinoBackbone model, string path, OnnxExportOptions options)
+    {
+        switch (model)
+        {
+            case DinoVisionTransformer vit: Export(vit, path, options); break;
+            case ConvNeXt convNeXt: ConvNeXtOnnxExporter.Export(convNeXt, path, options); break;
+            default: throw new ArgumentException($"ONNX export knows the DINO ViT and the DINOv3 ConvNeXt, not {model?.GetType().Name}.", nameof(model));
+        }
+    }
+
     /// <summary>Builds the graph of <paramref name="model"/> with its current weights and writes it to <paramref name="path"/> (weights above 1 GiB go to an external data file beside it unless <see cref="OnnxExportOptions.ExternalData"/> says otherwise).</summary>
     /// <exception cref="ArgumentException">An option is unsupported: opset outside 17–21, a size that is not a multiple of the patch size, a fixed size together with <see cref="OnnxExportOptions.DynamicImageSize"/>, no outputs, or registers for a model without them.</exception>
     public static void Export(DinoVisionTransformer model, string path, OnnxExportOptions options)
@@ -32,6 +44,10 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
+        if (model.Config.Rope is { Dtype: not RopeDtype.Fp32 } rope)
+            throw new ArgumentException($"ONNX export computes RoPE in float32; {BackboneCheckpoint.Describe(model.Config)} uses {rope.Dtype} RoPE, whose rounding the graph does not reproduce.");
+        if (model.Config.Family == BackboneFamily.Dinov3Vit && options.OrtAttention)
+            throw new ArgumentException("ONNX export option OrtAttention: the fused com.microsoft Attention node cannot rotate q and k; a DINOv3 ViT (RoPE) is exported with plain attention.", nameof(options));
         var (height, width, outputs, opset) = Validate(model.Config, options);
         var graph = BuildGraph(model, height, width, outputs, options.OrtAttention, opset);
 
@@ -42,7 +58,7 @@ public static class OnnxExporter
             IrVersion = IrVersionFor(opset),
             ProducerName = "DinoSharp",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
-            DocString = $"DINOv2 backbone ({model.Config.EmbedDim}-d, depth {model.Config.Depth}, patch {model.Config.PatchSize}) at {(height is null ? "any image size" : $"{height}×{width}")}.",
+            DocString = $"{(model.Config.Family == BackboneFamily.Dinov3Vit ? "DINOv3" : "DINOv2")} backbone ({model.Config.EmbedDim}-d, depth {model.Config.Depth}, patch {model.Config.PatchSize}) at {(height is null ? "any image size" : $"{height}×{width}")}.",
             Graph = graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
@@ -95,31 +111,45 @@ public static class OnnxExporter
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var w = model.state_dict();
+        bool v3 = c.Family == BackboneFamily.Dinov3Vit;
+        // LinearKMaskedBias: the key third of the qkv bias never contributes; fold the mask into the bias constant.
+        foreach (var maskKey in w.Keys.Where(k => k.EndsWith(".qkv.bias_mask", StringComparison.Ordinal)).ToList())
+            w[maskKey[..^"_mask".Length]] = w[maskKey[..^"_mask".Length]] * w[maskKey];
         var g = new OnnxGraphBuilder();
-        g.Graph.Name = "dinov2_backbone";
+        g.Graph.Name = v3 ? "dinov3_backbone" : "dinov2_backbone";
         int d = c.EmbedDim, p = c.PatchSize, r = c.NumRegisterTokens;
         long? n = height is { } hh && width is { } ww ? (long)(hh / p) * (ww / p) : null;
         const string input = "pixel_values";
         g.Graph.Input.Add(OnnxGraphBuilder.FloatValue(input, [null, c.InChans, height, width], ["batch", "", "height", "width"]));
 
         // Patch tokens with their position embedding: Conv(kernel = stride = p) → [B, D, h, w] → [B, h·w, D].
+        // DINOv3 has no learned position embedding: RoPE's tables come from the Conv's output grid instead.
         string patches;
+        (string Sin, string Cos)? rope = null;
         using (g.Scope("patch_embed"))
         {
             var conv = g.Conv(input, g.Initializer("patch_embed.proj.weight", w["patch_embed.proj.weight"]),
                 g.Initializer("patch_embed.proj.bias", w["patch_embed.proj.bias"]), p, p);
             var flat = g.Transpose(g.Reshape(conv, g.Int64s("shape", 0, d, -1)), 0, 2, 1);
+            if (v3)
+            {
+                rope = RopeOnnxGraph.Tables(g, c.Rope!, w["rope_embed.periods"], g.Shape(conv, 2, 4));
+                patches = flat;
+            }
+            else
+            {
             // A fixed size gets the position embedding resized now, by the model's own bicubic matrices, as a
             // constant; a dynamic one resizes the learned grid inside the graph, to the Conv's output grid.
             var pos = height is { } h && width is { } wd
                 ? g.Initializer("pos_embed.patches", model.InterpolatePositionEmbedding(h, wd)[0, 1..])   // [h·w, D]
                 : ResizedPositionEmbedding(g, c, w["pos_embed"], g.Shape(conv, 2, 4), opset);          // [1, h·w, D]
             patches = g.Add(flat, pos);
+            }
         }
 
-        // [cls + pos₀, registers] is the same for every image and size: one constant, expanded to the batch.
-        var clsPos = w["cls_token"] + w["pos_embed"][.., ..1];
-        var prefix = r > 0 ? torch.cat([clsPos, w["register_tokens"]], 1) : clsPos;             // [1, 1 + R, D]
+        // [cls + pos₀, registers] (DINOv3: [cls, storage tokens]) is the same for every image and size: one constant, expanded to the batch.
+        var clsPos = v3 ? w["cls_token"] : w["cls_token"] + w["pos_embed"][.., ..1];
+        var prefix = r > 0 ? torch.cat([clsPos, w[v3 ? "storage_tokens" : "register_tokens"]], 1) : clsPos;  // [1, 1 + R, D]
         string tokens;
         using (g.Scope("prepare_tokens"))
         {
@@ -131,11 +161,15 @@ public static class OnnxExporter
 
         for (int i = 0; i < c.Depth; i++)
             using (g.Scope($"blocks.{i}"))
-                tokens = Block(g, c, w, $"blocks.{i}.", tokens, ortAttention);
+                tokens = Block(g, c, w, $"blocks.{i}.", tokens, ortAttention, rope);
 
         string normed;
         using (g.Scope("norm"))
-            normed = g.LayerNormalization(tokens, g.Initializer("norm.weight", w["norm.weight"]), g.Initializer("norm.bias", w["norm.bias"]), c.LayerNormEps);
+            normed = w.ContainsKey("cls_norm.weight")
+                ? g.Concat(1,   // untied norms: cls_norm over cls and storage tokens, norm over the patches
+                    Norm(g, c, w, "cls_norm", g.Slice(tokens, g.Int64s("prefix_start", 0), g.Int64s("prefix_end", 1 + r), g.Int64s("prefix_axis", 1))),
+                    Norm(g, c, w, "norm", g.Slice(tokens, g.Int64s("tokens_start", 1 + r), g.Int64s("tokens_end", long.MaxValue), g.Int64s("tokens_axis", 1))))
+                : Norm(g, c, w, "norm", tokens);
 
         void Output(OnnxOutputs which, string value, long?[] dims)
         {
@@ -179,28 +213,35 @@ public static class OnnxExporter
         return g.Transpose(g.Reshape(resized, g.Int64s("flat", 1, d, -1)), 0, 2, 1);
     }
 
-    /// <summary>x + ls1·attn(norm1 x), then + ls2·mlp(norm2 x) (LayerScale folded into the output projections).</summary>
-    static string Block(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, bool ortAttention)
-    {
-        string Norm(string name, string value) =>
-            g.LayerNormalization(value, g.Initializer(prefix + name + ".weight", w[prefix + name + ".weight"]),
-                g.Initializer(prefix + name + ".bias", w[prefix + name + ".bias"]), c.LayerNormEps);
+    /// <summary>The model's LayerNorm (weight, bias, its ε) or RMSNorm (weight) named <paramref name="name"/> over the last axis.</summary>
+    static string Norm(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string name, string value) =>
+        c.NormLayer == NormKind.RmsNorm
+            ? RopeOnnxGraph.RmsNorm(g, value, w[name + ".weight"], c.LayerNormEps, name)
+            : g.LayerNormalization(value, g.Initializer(name + ".weight", w[name + ".weight"]),
+                g.Initializer(name + ".bias", w[name + ".bias"]), c.LayerNormEps);
 
+    /// <summary>x + ls1·attn(norm1 x), then + ls2·mlp(norm2 x) (LayerScale, when the model has it, folded into the output projections).</summary>
+    static string Block(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, bool ortAttention,
+        (string Sin, string Cos)? rope)
+    {
+        var ls1 = w.GetValueOrDefault(prefix + "ls1.gamma");
+        var ls2 = w.GetValueOrDefault(prefix + "ls2.gamma");
         string h;
         using (g.Scope("attn"))
             h = g.Add(x, ortAttention
-                ? OrtAttention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"])
-                : Attention(g, c, w, prefix, Norm("norm1", x), w[prefix + "ls1.gamma"]));
+                ? OrtAttention(g, c, w, prefix, Norm(g, c, w, prefix + "norm1", x), ls1)
+                : Attention(g, c, w, prefix, Norm(g, c, w, prefix + "norm1", x), ls1, rope));
         using (g.Scope("mlp"))
             return g.Add(h, c.FfnLayer switch
             {
-                FeedForwardKind.Mlp => Mlp(g, w, prefix + "mlp.", Norm("norm2", h), w[prefix + "ls2.gamma"]),
-                FeedForwardKind.SwiGLU => SwiGLU(g, w, prefix + "mlp.", Norm("norm2", h), w[prefix + "ls2.gamma"]),
+                FeedForwardKind.Mlp => Mlp(g, w, prefix + "mlp.", Norm(g, c, w, prefix + "norm2", h), ls2),
+                FeedForwardKind.SwiGLU => SwiGLU(g, w, prefix + "mlp.", Norm(g, c, w, prefix + "norm2", h), ls2),
                 _ => throw new ArgumentException($"ONNX export option FfnLayer: {c.FfnLayer} is not supported.", nameof(c.FfnLayer)),
             });
     }
 
-    static string Attention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    static string Attention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor? layerScale,
+        (string Sin, string Cos)? rope)
     {
         int d = c.EmbedDim, heads = c.NumHeads, headDim = d / heads;
         var qkv = Linear(g, w, prefix + "attn.qkv", x);                                        // [B, N, 3D]
@@ -208,6 +249,11 @@ public static class OnnxExporter
         var q = g.Gather(split, g.Int64Scalar("q_index", 0), 0);                               // [B, heads, N, headDim]
         var k = g.Gather(split, g.Int64Scalar("k_index", 1), 0);
         var v = g.Gather(split, g.Int64Scalar("v_index", 2), 0);
+        if (rope is { } tables)
+        {
+            q = RopeOnnxGraph.Apply(g, q, 1 + c.NumRegisterTokens, headDim, tables);
+            k = RopeOnnxGraph.Apply(g, k, 1 + c.NumRegisterTokens, headDim, tables);
+        }
         var scaled = g.Mul(q, g.FloatScalar("scale", (float)(1.0 / Math.Sqrt(headDim))));
         var weights = g.Softmax(g.MatMul(scaled, g.Transpose(k, 0, 1, 3, 2)), -1);             // [B, heads, N, N]
         var o = g.Transpose(g.MatMul(weights, v), 0, 2, 1, 3);                                 // [B, N, heads, headDim]
@@ -216,7 +262,7 @@ public static class OnnxExporter
     }
 
     /// <summary>The same attention as one com.microsoft Attention node (its default scale is 1/√headDim too).</summary>
-    static string OrtAttention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    static string OrtAttention(OnnxGraphBuilder g, VisionTransformerConfig c, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor? layerScale)
     {
         string name = prefix + "attn.qkv";
         var weights = g.Initializer(name + ".weight_t", w[name + ".weight"].t());               // [D, 3D]
@@ -225,7 +271,7 @@ public static class OnnxExporter
         return Linear(g, w, prefix + "attn.proj", merged, layerScale);
     }
 
-    static string Mlp(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    static string Mlp(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor? layerScale)
     {
         var hidden = Linear(g, w, prefix + "fc1", x);
         // Exact GELU, x·½·(1 + erf(x/√2)), in the node order PyTorch exports and ORT's GeluFusion matches.
@@ -234,8 +280,15 @@ public static class OnnxExporter
         return Linear(g, w, prefix + "fc2", gelu, layerScale);
     }
 
-    static string SwiGLU(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor layerScale)
+    static string SwiGLU(OnnxGraphBuilder g, IReadOnlyDictionary<string, Tensor> w, string prefix, string x, Tensor? layerScale)
     {
+        if (w.ContainsKey(prefix + "w1.weight"))
+        {
+            // dinov3's separate w1, w2: w3(silu(w1 x) · w2 x).
+            var x1 = Linear(g, w, prefix + "w1", x);
+            var gate = g.Mul(x1, g.Sigmoid(x1));
+            return Linear(g, w, prefix + "w3", g.Mul(gate, Linear(g, w, prefix + "w2", x)), layerScale);
+        }
         var x12 = Linear(g, w, prefix + "w12", x);
         long hidden = w[prefix + "w12.weight"].shape[0] / 2;
         var halves = g.Split(x12, -1, g.Int64s("split", hidden, hidden), 2);
