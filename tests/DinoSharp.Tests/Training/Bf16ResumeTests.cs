@@ -4,7 +4,8 @@ using DinoSharp.Training;
 namespace DinoSharp.Tests.Training;
 
 /// <summary>
-/// Resume is exact within a precision: a bf16 run interrupted after step 6 and resumed ends with the same teacher, bit
+/// Resume is exact within a precision (fp32 and bf16; after the merge of main's subset drop path this test failed once in
+/// isolation and passed on the next two runs: see the TrainStepTests note): a run interrupted after step 6 and resumed ends with the same teacher, bit
 /// for bit, and the same logged losses as the uninterrupted bf16 run (checkpoints hold the float32 master weights and
 /// optimiser state; the bf16 casts are recomputed from them each step).
 /// </summary>
@@ -15,10 +16,12 @@ public sealed class Bf16ResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    [Fact]
-    public void InterruptedBf16RunResumesExactly()
+    [Theory]
+    [InlineData("bf16")]
+    [InlineData("fp32")]
+    public void InterruptedRunResumesExactly(string precision)
     {
-        var config = TinyRun.Config("precision=bf16", "train.knn_every=0");
+        var config = TinyRun.Config("precision=" + precision, "train.knn_every=0");
         string whole = Path.Combine(dir, "whole"), parts = Path.Combine(dir, "parts");
         var full = new DinoTrainer(config, new TrainingOptions { OutputDir = whole, MaxSteps = TinyRun.Steps }).Run();
         Assert.Equal(TrainingOutcome.Completed, full.Outcome);
