@@ -5,8 +5,8 @@ namespace DinoSharp.Tests.Training;
 
 /// <summary>
 /// Resume is exact within a precision (fp32 and bf16; after the merge of main's subset drop path this test failed once in
-/// isolation and passed on the next two runs: see the TrainStepTests note): a run interrupted after step 6 and resumed ends with the same teacher, bit
-/// for bit, and the same logged losses as the uninterrupted bf16 run (checkpoints hold the float32 master weights and
+/// isolation and passed when rerun: see the TrainStepTests note): a run interrupted after step 6 and resumed ends with the same teacher, bit
+/// for bit, and the same logged losses as the uninterrupted run (checkpoints hold the float32 master weights and
 /// optimiser state; the bf16 casts are recomputed from them each step).
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
