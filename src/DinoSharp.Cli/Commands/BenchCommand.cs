@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using DinoSharp.Benchmarking;
+using DinoSharp.Data;
+using DinoSharp.Layers;
 using DinoSharp.Interop.Onnx;
 using DinoSharp.Models;
 using DinoSharp.Training;
@@ -27,10 +29,23 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         [Description("Steps of the --long run (default 1000; memory is sampled at a tenth and at the end).")]
         public int LongSteps { get; init; } = 1000;
 
+        [CommandOption("--photos <FOLDER>")]
+        [Description("Real photos for the bf16 accuracy figure and the ViT-S/14 training step (default /var/cache/dinosharp/photos; skipped when absent).")]
+        public string Photos { get; init; } = "/var/cache/dinosharp/photos";
+
+        [CommandOption("--no-vits-training")]
+        [Description("Skip the ViT-S/14-sized training step (a few steps per precision; minutes on a loaded machine).")]
+        public bool NoVitsTraining { get; init; }
+
+        public bool VitsTraining => !NoVitsTraining;
+
         [CommandOption("--workers <N>")]
         [Description("Loader threads for the training figures (default: as `dino train`, half the cores).")]
         public int? Workers { get; init; }
     }
+
+    static IReadOnlyList<MatmulMeasurement> Best(IReadOnlyList<MatmulMeasurement> best, IReadOnlyList<MatmulMeasurement> round) =>
+        best.Count == 0 ? round : best.Zip(round, (a, b) => a.GflopsPerSecond >= b.GflopsPerSecond ? a : b).ToList();
 
     static InferenceMeasurement Faster(InferenceMeasurement? best, InferenceMeasurement m) =>
         best is null || m.ImagesPerSecond > best.ImagesPerSecond ? m : best;
@@ -51,23 +66,34 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         var config = DefaultConfigs.FashionMnistCpu;
         var cpuBackbone = SslMetaArch.ResolveBackbone(config);
         var vits = VisionTransformerVariants.Get("vit_small");
-        const int VitsSize = 224, VitsBatch = 8, CpuBatch = 256;
+        const int VitsSize = 224, VitsBatch = 8, CpuBatch = 256, VitsTrainBatch = 8;
         int cpuSize = config.Crops.GlobalCropsSize;
         int threads = torch.get_num_threads();
 
-        // 1. The machine's limit: matmul at the shapes of the two inference workloads.
-        Log("matrix-multiply rate");
+        // 1. The machine's limits: float32 and bfloat16 matmul at the shapes of the two inference workloads.
+        Log("matrix-multiply rates, float32 and bfloat16");
         long vitsTokens = VitsBatch * (1 + (VitsSize / vits.PatchSize) * (VitsSize / vits.PatchSize));
         long cpuTokens = CpuBatch * (1 + (cpuSize / cpuBackbone.PatchSize) * (cpuSize / cpuBackbone.PatchSize));
-        var matmuls = MatmulRate.Measure(MatmulRate.ViTShapes(vitsTokens, vits.EmbedDim).Concat(MatmulRate.ViTShapes(cpuTokens, cpuBackbone.EmbedDim)), 0.5);
-        double limit = matmuls.Max(m => m.GflopsPerSecond);
+        var shapes = MatmulRate.ViTShapes(vitsTokens, vits.EmbedDim).Concat(MatmulRate.ViTShapes(cpuTokens, cpuBackbone.EmbedDim)).ToList();
+        // Best of three alternating rounds per precision: other work on a shared machine only ever slows a round down.
+        IReadOnlyList<MatmulMeasurement> matmuls = [], matmulsBf16 = [];
+        for (int round = 0; round < 3; round++)
+        {
+            matmuls = Best(matmuls, MatmulRate.Measure(shapes, 0.25));
+            matmulsBf16 = Best(matmulsBf16, MatmulRate.Measure(shapes, 0.25, Precision.Bf16));
+        }
+        double limit = matmuls.Max(m => m.GflopsPerSecond), limitBf16 = matmulsBf16.Max(m => m.GflopsPerSecond);
+        double LimitOf(string precision) => precision == "bf16" ? limitBf16 : limit;
         foreach (var m in matmuls)
-            rows.Add(new Row("limit", $"float32 matmul {m}", $"{F(m.GflopsPerSecond)} GFLOP/s", m.GflopsPerSecond == limit ? "the limit (best shape)" : ""));
+            rows.Add(new Row("limit", $"float32 matmul {m}", $"{F(m.GflopsPerSecond)} GFLOP/s", m.GflopsPerSecond == limit ? "the fp32 limit (best shape)" : ""));
+        foreach (var (m, f) in matmulsBf16.Zip(matmuls))
+            rows.Add(new Row("limit", $"bfloat16 matmul {m}", $"{F(m.GflopsPerSecond)} GFLOP/s",
+                (m.GflopsPerSecond == limitBf16 ? "the bf16 limit (best shape); " : "") + $"{F(m.GflopsPerSecond / f.GflopsPerSecond, "F2")}× float32 at this shape"));
 
         // 2. Backbone inference.
-        Log("ViT-S/14 inference, TorchSharp and ONNX Runtime alternated");
+        Log("ViT-S/14 inference, TorchSharp fp32 and bf16 and ONNX Runtime, alternated");
         torch.manual_seed(0);
-        InferenceMeasurement? vitsInf = null, ortInf = null, ortAttentionInf = null;
+        InferenceMeasurement? vitsInf = null, vitsBf16Inf = null, ortInf = null, ortAttentionInf = null;
         using (var vit = new DinoVisionTransformer(vits))
         {
             var onnxDir = Directory.CreateTempSubdirectory("dinosharp-bench-");
@@ -83,7 +109,12 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 // Best of two alternating rounds: other work on a shared machine only ever slows a round down.
                 for (int round = 0; round < 2; round++)
                 {
-                    vitsInf = Faster(vitsInf, InferenceThroughput.Measure("ViT-S/14", vit, VitsSize, VitsBatch, minSeconds: 2));
+                    // fp32 and bf16 in short alternating slices (the load of a shared machine changes within seconds).
+                    for (int slice = 0; slice < 3; slice++)
+                    {
+                        vitsInf = Faster(vitsInf, InferenceThroughput.Measure("ViT-S/14", vit, VitsSize, VitsBatch, minSeconds: 0.5));
+                        vitsBf16Inf = Faster(vitsBf16Inf, InferenceThroughput.Measure("ViT-S/14, bf16", vit, VitsSize, VitsBatch, minSeconds: 0.5, precision: Precision.Bf16));
+                    }
                     ortInf = Faster(ortInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime", ort, vits, VitsSize, VitsBatch, minSeconds: 2));
                     ortAttentionInf = Faster(ortAttentionInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime + Attention op", ortAttention, vits, VitsSize, VitsBatch, minSeconds: 2));
                 }
@@ -93,37 +124,97 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 onnxDir.Delete(recursive: true);
             }
         }
-        Log("default CPU backbone inference");
-        InferenceMeasurement cpuInf;
+        Log("default CPU backbone inference, fp32 and bf16");
+        InferenceMeasurement cpuInf, cpuBf16Inf;
         using (var vit = new DinoVisionTransformer(cpuBackbone))
-            cpuInf = InferenceThroughput.Measure(config.Student.Arch, vit, cpuSize, CpuBatch, minSeconds: 2);
-        InferenceMeasurement[] inference = [vitsInf!, ortInf!, ortAttentionInf!, cpuInf, .. Dinov3Bench.Measure(threads, Log)];
+        {
+            InferenceMeasurement? f32 = null, b16 = null;
+            for (int slice = 0; slice < 4; slice++)
+            {
+                f32 = Faster(f32, InferenceThroughput.Measure(config.Student.Arch, vit, cpuSize, CpuBatch, minSeconds: 0.5));
+                b16 = Faster(b16, InferenceThroughput.Measure(config.Student.Arch + ", bf16", vit, cpuSize, CpuBatch, minSeconds: 0.5, precision: Precision.Bf16));
+            }
+            (cpuInf, cpuBf16Inf) = (f32!, b16!);
+        }
+        InferenceMeasurement[] inference = [vitsInf!, vitsBf16Inf!, ortInf!, ortAttentionInf!, cpuInf, cpuBf16Inf, .. Dinov3Bench.Measure(threads, Log)];
         foreach (var m in inference)
+        {
+            var fp32 = m == vitsBf16Inf ? vitsInf : m == cpuBf16Inf ? cpuInf : null;
             rows.Add(new Row("inference", $"{m.Name} {m.ImageSize} px, batch {m.BatchSize}", $"{F(m.ImagesPerSecond)} images/s",
-                $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / limit, "P0")} of the limit"));
+                $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / LimitOf(m.Precision), "P0")} of the {m.Precision} limit" +
+                (fp32 is null ? "" : $"; {F(m.ImagesPerSecond / fp32.ImagesPerSecond, "F2")}× fp32")));
+        }
 
-        // 3. Training steps of the default config.
-        Log("training steps, model only and through the loader, alternated");
-        using var profiler = new StepProfiler(config, s.Workers);
-        // Eight pairs: a step takes about half a second on 2 quiet cores (several under load), and two steps per mode
+        // 3. Training steps of the default config in both precisions, then a ViT-S/14-sized step (model only).
+        Log("training steps, fp32 and bf16, model only and through the loader, alternated");
+        using var profiler = new StepProfiler(config, s.Workers, Precision.Fp32);
+        // Eight rounds: a step takes about half a second on 2 quiet cores (several under load), and two steps per mode
         // moved the end-to-end ratio by ±5 % between runs.
-        var (modelOnly, endToEnd) = profiler.Interleaved(warmup: 2, steps: 8);
+        StepProfile modelOnly, endToEnd, modelOnlyBf16, endToEndBf16;
+        using (var bf16Profiler = new StepProfiler(config, s.Workers, Precision.Bf16))
+            ((modelOnly, endToEnd), (modelOnlyBf16, endToEndBf16)) = StepProfiler.Alternated(profiler, bf16Profiler, warmup: 2, steps: 8);
         Log("data pipeline alone");
         double dataRate = DataThroughput.ImagesPerSecond(profiler.Loader, batches: 6);
         int b = config.Train.BatchSize;
         string stepName = $"{config.Student.Arch}, batch {b}, 2×{config.Crops.GlobalCropsSize} + {config.Crops.LocalCropsNumber}×{config.Crops.LocalCropsSize} px";
-        rows.Add(new Row("training", $"step, model only ({stepName})", $"{F(modelOnly.ImagesPerSecond)} images/s",
-            $"{F(modelOnly.WallSecondsPerStep * 1e3, "F0")} ms/step, {F(modelOnly.FlopsPerStep / b / 1e9, "F2")} GFLOP/image → {F(modelOnly.GflopsPerSecond)} GFLOP/s = {F(modelOnly.GflopsPerSecond / limit, "P0")} of the limit"));
-        foreach (var (phase, secs) in Phases(modelOnly))
-            rows.Add(new Row("training", $"  {phase}", $"{F(secs * 1e3)} ms", $"{F(secs / modelOnly.WallSecondsPerStep, "P0")} of the step"));
-        rows.Add(new Row("training", $"step, end to end ({profiler.Workers} loader thread(s))", $"{F(endToEnd.ImagesPerSecond)} images/s",
-            $"{F(endToEnd.ImagesPerSecond / modelOnly.ImagesPerSecond, "P0")} of the model-only rate; data wait {F(endToEnd.DataWait * 1e3)} ms/step"));
-        foreach (var (phase, secs) in Phases(endToEnd))
-            rows.Add(new Row("training", $"  {phase} (end to end)", $"{F(secs * 1e3)} ms", $"{F(secs / endToEnd.WallSecondsPerStep, "P0")} of the step"));
+        foreach (var (precision, mo, ee) in new[] { ("fp32", modelOnly, endToEnd), ("bf16", modelOnlyBf16, endToEndBf16) })
+        {
+            string suffix = precision == "fp32" ? "" : ", bf16";
+            rows.Add(new Row("training", $"step, model only ({stepName}{suffix})", $"{F(mo.ImagesPerSecond)} images/s",
+                $"{F(mo.WallSecondsPerStep * 1e3, "F0")} ms/step, {F(mo.FlopsPerStep / b / 1e9, "F2")} GFLOP/image → {F(mo.GflopsPerSecond)} GFLOP/s = {F(mo.GflopsPerSecond / LimitOf(precision), "P0")} of the {precision} limit" +
+                (precision == "fp32" ? "" : $"; {F(mo.ImagesPerSecond / modelOnly.ImagesPerSecond, "F2")}× fp32")));
+            foreach (var (phase, secs) in Phases(mo))
+                rows.Add(new Row("training", $"  {phase}{suffix}", $"{F(secs * 1e3)} ms", $"{F(secs / mo.WallSecondsPerStep, "P0")} of the step"));
+            rows.Add(new Row("training", $"step, end to end ({profiler.Workers} loader thread(s){suffix})", $"{F(ee.ImagesPerSecond)} images/s",
+                $"{F(ee.ImagesPerSecond / mo.ImagesPerSecond, "P0")} of the model-only rate; data wait {F(ee.DataWait * 1e3)} ms/step" +
+                (precision == "fp32" ? "" : $"; {F(ee.ImagesPerSecond / endToEnd.ImagesPerSecond, "F2")}× fp32")));
+        }
         rows.Add(new Row("data", $"loader alone ({profiler.Workers} thread(s), decode + multi-crop + masks + collate)", $"{F(dataRate)} images/s",
             $"{F(dataRate / modelOnly.ImagesPerSecond, "F1")}× the model-only step rate"));
 
-        // 4. Memory.
+        (StepProfile Fp32, StepProfile Bf16)? vitsStep = null;
+        string vitsStepName = "";
+        if (s.VitsTraining && Directory.Exists(s.Photos))
+        {
+            var vitsConfig = DefaultConfigs.Load("vits14_imagenet", [$"train.dataset=folder:{s.Photos}", $"train.batch_size={VitsTrainBatch}", "train.num_workers=1"]);
+            vitsStepName = $"vits14_imagenet, batch {VitsTrainBatch}, 2×{vitsConfig.Crops.GlobalCropsSize} + {vitsConfig.Crops.LocalCropsNumber}×{vitsConfig.Crops.LocalCropsSize} px, {vitsConfig.Dino.HeadNPrototypes} prototypes";
+            Log($"training steps, {vitsStepName}, fp32 and bf16 alternated, model only");
+            using var vitsFp32 = new StepProfiler(vitsConfig, 1, Precision.Fp32);
+            using var vitsBf16 = new StepProfiler(vitsConfig, 1, Precision.Bf16);
+            var (vf, vb) = StepProfiler.Alternated(vitsFp32, vitsBf16, warmup: 1, steps: 3, endToEnd: false);
+            List<StepProfile> profiles = [vf.ModelOnly, vb.ModelOnly];
+            vitsStep = (profiles[0], profiles[1]);
+            foreach (var (precision, mo) in new[] { ("fp32", profiles[0]), ("bf16", profiles[1]) })
+            {
+                rows.Add(new Row("training", $"step, model only ({vitsStepName}, {precision})", $"{F(mo.ImagesPerSecond, "F2")} images/s",
+                    $"{F(mo.WallSecondsPerStep, "F1")} s/step → {F(mo.GflopsPerSecond)} GFLOP/s = {F(mo.GflopsPerSecond / LimitOf(precision), "P0")} of the {precision} limit" +
+                    (precision == "fp32" ? "" : $"; {F(mo.ImagesPerSecond / profiles[0].ImagesPerSecond, "F2")}× fp32")));
+                foreach (var (phase, secs) in Phases(mo).Skip(1))
+                    rows.Add(new Row("training", $"  {phase}, {precision}", $"{F(secs * 1e3, "F0")} ms", $"{F(secs / mo.WallSecondsPerStep, "P0")} of the step"));
+            }
+        }
+
+        // 4. The accuracy cost of bf16: ViT-S/14 with LayerScale 1 (seed 0, so the output depends on the image) on real photos.
+        PrecisionAgreement? agreement = null;
+        if (Directory.Exists(s.Photos))
+        {
+            Log($"bf16 against fp32 on the photos in {s.Photos}");
+            torch.manual_seed(0);
+            var photos = DatasetSpec.Open("folder:" + s.Photos);
+            var images = Enumerable.Range(0, Math.Min(photos.Count, 32)).Select(photos.Load).ToList();
+            using var vit = new DinoVisionTransformer(vits with { InitValues = 1.0 });
+            using var extractor = new FeatureExtractor(vit, new Preprocessing { Size = VitsSize, ResizeShorter = 256 });
+            agreement = PrecisionAgreement.Measure(extractor, images);
+            rows.Add(new Row("accuracy", $"bf16 vs fp32, ViT-S/14 LayerScale 1 seed 0, {agreement.Images} photos", $"cls {F(agreement.ClsMeanCosine, "F5")}",
+                $"mean cosine (min {F(agreement.ClsMinCosine, "F5")})"));
+            rows.Add(new Row("accuracy", "  patch tokens", $"{F(agreement.PatchMeanCosine, "F5")}", $"mean cosine (min {F(agreement.PatchMinCosine, "F5")})"));
+        }
+        else
+        {
+            rows.Add(new Row("accuracy", "bf16 vs fp32 on real photos", "skipped", $"no folder {s.Photos} (--photos)"));
+        }
+
+        // 5. Memory.
         IReadOnlyList<(int Step, long Rss, long PeakRss)>? longRun = null;
         if (s.Long)
         {
@@ -143,22 +234,51 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         {
             outputs.AddJson(s.Json, new
             {
-                machine = new { cores = Environment.ProcessorCount, torch_threads = threads, loader_threads = profiler.Workers },
+                machine = new { cores = Environment.ProcessorCount, torch_threads = threads, loader_threads = profiler.Workers, native_bf16 = ComputePrecision.CpuHasNativeBf16 },
                 matmul = matmuls.Select(m => new { m = m.M, k = m.K, n = m.N, gflops_per_second = m.GflopsPerSecond }),
                 matmul_limit_gflops_per_second = limit,
+                matmul_bf16 = matmulsBf16.Select(m => new { m = m.M, k = m.K, n = m.N, gflops_per_second = m.GflopsPerSecond }),
+                matmul_limit_bf16_gflops_per_second = limitBf16,
                 inference = inference.Select(m => new
                 {
                     model = m.Name, image_size = m.ImageSize, batch = m.BatchSize, images_per_second = m.ImagesPerSecond,
                     gflops_per_image = m.FlopsPerImage.Total / 1e9, gflops_per_second = m.GflopsPerSecond, fraction_of_limit = m.GflopsPerSecond / limit,
                     flops_breakdown = m.FlopsPerImage,
+                    precision = m.Precision, fraction_of_own_limit = m.GflopsPerSecond / LimitOf(m.Precision),
                 }),
+                inference_bf16_speedup = new
+                {
+                    vits14 = vitsBf16Inf!.ImagesPerSecond / vitsInf!.ImagesPerSecond,
+                    default_backbone = cpuBf16Inf.ImagesPerSecond / cpuInf.ImagesPerSecond,
+                },
                 training = new
                 {
                     config = "fashion_mnist_cpu", batch = b,
-                    model_only = StepJson(modelOnly, limit),
-                    end_to_end = StepJson(endToEnd, limit),
+                    model_only = StepJson(modelOnly, limit, limit),
+                    end_to_end = StepJson(endToEnd, limit, limit),
                     end_to_end_fraction_of_model_only = endToEnd.ImagesPerSecond / modelOnly.ImagesPerSecond,
+                    bf16 = new
+                    {
+                        model_only = StepJson(modelOnlyBf16, limit, limitBf16),
+                        end_to_end = StepJson(endToEndBf16, limit, limitBf16),
+                        model_only_speedup = modelOnlyBf16.ImagesPerSecond / modelOnly.ImagesPerSecond,
+                        end_to_end_speedup = endToEndBf16.ImagesPerSecond / endToEnd.ImagesPerSecond,
+                    },
                 },
+                training_vits14 = vitsStep is { } v ? new
+                {
+                    step = vitsStepName, batch = VitsTrainBatch,
+                    fp32_model_only = StepJson(v.Fp32, limit, limit),
+                    bf16_model_only = StepJson(v.Bf16, limit, limitBf16),
+                    bf16_speedup = v.Bf16.ImagesPerSecond / v.Fp32.ImagesPerSecond,
+                } : null,
+                bf16_accuracy = agreement is null ? null : new
+                {
+                    model = "vit_small patch 14, LayerScale 1, seed 0, 224 px", photos = s.Photos, images = agreement.Images,
+                    cls_mean_cosine = agreement.ClsMeanCosine, cls_min_cosine = agreement.ClsMinCosine,
+                    patch_mean_cosine = agreement.PatchMeanCosine, patch_min_cosine = agreement.PatchMinCosine,
+                },
+                onnx_runtime_reduced_precision = "not tried (int8 MatMulInteger / bf16 graphs)",
                 data_pipeline_images_per_second = dataRate,
                 memory = new
                 {
@@ -184,10 +304,11 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         ("backward", p.Backward), ("zero_grad + clip + AdamW", p.Optimizer), ("EMA", p.Ema),
     ];
 
-    static object StepJson(StepProfile p, double limit) => new
+    static object StepJson(StepProfile p, double limit, double ownLimit) => new
     {
         steps = p.Steps, seconds_per_step = p.WallSecondsPerStep, images_per_second = p.ImagesPerSecond,
         gflops_per_step = p.FlopsPerStep / 1e9, gflops_per_second = p.GflopsPerSecond, fraction_of_limit = p.GflopsPerSecond / limit,
+        fraction_of_own_limit = p.GflopsPerSecond / ownLimit,
         phases_seconds = new { data_wait = p.DataWait, teacher = p.Teacher, student_forward = p.StudentForward, backward = p.Backward, optimizer = p.Optimizer, ema = p.Ema },
     };
 }

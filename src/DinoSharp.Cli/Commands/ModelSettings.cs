@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using DinoSharp.Interop;
+using DinoSharp.Layers;
 using DinoSharp.Models;
 using Spectre.Console.Cli;
 
@@ -61,24 +62,47 @@ internal class ModelSettings : WeightsSettings
     [Description("Images per forward pass (default 256).")]
     public int BatchSize { get; init; } = 256;
 
-    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given.</summary>
-    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null)
+    [CommandOption("--precision <P>")]
+    [Description("fp32 (default, the library's default too), bf16, or auto (bf16 where the CPU multiplies bfloat16 natively, else fp32): the backbone's matrix products (torch backend). search defaults to the store's.")]
+    public string? Precision { get; init; }
+
+    /// <summary>Opens --model; <paramref name="defaultFeatures"/> applies when --features is not given, <paramref name="defaultPrecision"/> (e.g. a store's) when --precision is not given.</summary>
+    public IImageEmbedder OpenModel(int rawSize = 28, string defaultFeatures = "cls", string? model = null, string defaultPrecision = "fp32")
     {
         model ??= Model;
         if (string.IsNullOrWhiteSpace(model)) throw new UserErrorException("--model is required (a run folder, a backbone file, raw, or random:<arch>).");
         if (BatchSize < 1) throw new UserErrorException($"--batch-size {BatchSize}: must be at least 1.");
         ApplyThreads();
+        var precision = ParsePrecision(Precision ?? defaultPrecision);
         if (model.StartsWith("random:", StringComparison.Ordinal)) Messages.Note(ModelResolver.DescribeRandom(model["random:".Length..]), Quiet);
         // Raw pixels have no feature kind: a raw store's "pixels" (search reuses a store's kind) is not one to parse.
         var kind = ModelResolver.IsRawPixels(model) ? FeatureKind.Cls : BackboneEmbedder.ParseKind(Features ?? defaultFeatures);
         var request = Request(ImageSize, kind, ModelResolver.RawSizeFor(rawSize));
-        return Backend.ToLowerInvariant() switch
+        var embedder = Backend.ToLowerInvariant() switch
         {
             "auto" => ModelResolver.Open(model, request),
             "onnx" => OnnxModelFormat.Instance.Open(model, request),
             "torch" => ModelResolver.Open(model, request, formats: []),
             _ => throw new UserErrorException($"--backend {Backend}: use torch, onnx or auto."),
         };
+        if (embedder is BackboneEmbedder backbone)
+        {
+            backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
+            if (precision == Layers.Precision.Auto) Messages.Note(ComputePrecision.Describe(precision), Quiet);
+        }
+        else if (precision == Layers.Precision.Bf16 && embedder is OnnxBackboneEmbedder)
+        {
+            embedder.Dispose();
+            throw new UserErrorException("--precision bf16: the ONNX backend runs float32; use --backend torch for bf16.");
+        }
+        return embedder;
+    }
+
+    /// <summary>The --precision value.</summary>
+    public static Layers.Precision ParsePrecision(string text)
+    {
+        try { return ComputePrecision.Parse(text); }
+        catch (ArgumentException e) { throw new UserErrorException("--precision " + e.Message); }
     }
 
     /// <summary>The --model string as it can be re-opened later from another folder: paths made absolute.</summary>

@@ -59,7 +59,7 @@ internal sealed class SearchCommand : Command<SearchCommand.Settings>
         string model = !string.IsNullOrWhiteSpace(s.Model) ? s.Model
             : store.Source ?? throw new UserErrorException($"{store.BasePath} does not record the model it was embedded with; name it with --model.");
         int rawSize = store.Rows[0].Width > 0 ? store.Rows[0].Width : 28;
-        using var embedder = s.OpenModel(rawSize, store.Identity.FeatureKind, model);
+        using var embedder = s.OpenModel(rawSize, store.Identity.FeatureKind, model, store.Identity.Precision);
         if (embedder.Identity != store.Identity)
             throw new UserErrorException($"{store.BasePath} holds embeddings of {store.Identity}, but --model {model} gives {embedder.Identity}; " +
                 "use the model (and --features / --image-size) the store was embedded with.");

@@ -70,7 +70,7 @@ internal sealed class VisualizeCommand : Command<VisualizeCommand.Settings>
         if (size <= 0 || size % vit.PatchSize != 0)
             throw new UserErrorException($"--image-size {size}: must be a positive multiple of the patch size {vit.PatchSize}.");
         // The whole image stretched to size × size (no centre crop), so the maps cover and align with the full picture.
-        using var extractor = new FeatureExtractor(vit, new Preprocessing { Size = size, ResizeShorter = 0 }, backbone.Extractor.Device);
+        using var extractor = new FeatureExtractor(vit, new Preprocessing { Size = size, ResizeShorter = 0 }, backbone.Extractor.Device) { Precision = backbone.Extractor.Precision };
         int grid = size / vit.PatchSize;
 
         var patchParts = new List<Tensor>();

@@ -1,63 +1,52 @@
 using System.Diagnostics;
 using DinoSharp.Data;
+using DinoSharp.Layers;
 using DinoSharp.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace DinoSharp.Benchmarking;
 
 /// <summary>
-/// Runs training steps exactly as <see cref="DinoTrainer"/> does (zero_grad, teacher and student forward with losses,
-/// backward, per-module gradient clipping, AdamW over the trainer's parameter groups, EMA), with constant schedule
-/// values, and times each <see cref="StepPhase"/>. Model-only steps reuse one batch from memory; end-to-end steps take
+/// Times the trainer's own <see cref="TrainStep"/> — the same model, optimiser groups, schedules, seeds, clipping and
+/// EMA — phase by phase (<see cref="StepPhase"/>). Model-only steps reuse one batch from memory; end-to-end steps take
 /// fresh batches from the real multi-threaded loader, so the difference is what data loading costs the step.
 /// </summary>
 public sealed class StepProfiler : IDisposable
 {
+    readonly DinoTrainingConfig config;
     readonly SslMetaArch arch;
-    readonly AdamW optimizer;
-    readonly MultiCropDataLoader loader;
-    readonly double teacherTemp, momentum;
+    readonly TrainStep trainStep;
+    readonly TrainingSchedules schedules;
+    long step;
 
-    /// <summary>Builds the student–teacher model, its AdamW over the trainer's parameter groups and the real data loader for <paramref name="config"/> (seeded with train.seed).</summary>
+    /// <summary>Builds the student–teacher model as the trainer does (seeded with train.seed), its <see cref="TrainStep"/> and the real data loader.</summary>
     /// <param name="config">The training config (its dataset is opened for the loader).</param>
     /// <param name="workers">Loader threads; null = the trainer's default (train.num_workers, or half the cores).</param>
-    public StepProfiler(DinoTrainingConfig config, int? workers = null)
+    /// <param name="precision">The compute precision; null = the config's.</param>
+    /// <param name="totalSteps">Length of the schedules the steps index (null = the config's epochs × official epoch length); profiled steps are 0, 1, 2, … of them.</param>
+    public StepProfiler(DinoTrainingConfig config, int? workers = null, Precision? precision = null, long? totalSteps = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Config = config;
+        this.config = config;
         torch.manual_seed(config.Train.Seed);
         arch = new SslMetaArch(config);
-        var groups = ParameterGroups.Build(arch.Student.named_parameters().Where(p => p.parameter.requires_grad),
-            arch.BackboneConfig.Depth, config.Optim.LayerwiseDecay, config.Optim.PatchEmbedLrMult);
-        optimizer = torch.optim.AdamW(
-            groups.Select(g => new AdamW.ParamGroup(g.Parameters, new AdamW.Options { LearningRate = 1e-4 * g.LrMultiplier, weight_decay = 0.04 * g.WdMultiplier })),
-            lr: 1e-4, beta1: config.Optim.AdamwBeta1, beta2: config.Optim.AdamwBeta2);
+        trainStep = new TrainStep(arch, precision ?? config.Precision);
+        schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)(totalSteps ?? (long)config.Optim.Epochs * config.Train.OfficialEpochLength))));
         var dataset = DatasetSpec.Open(config.Train.Dataset);
         Workers = workers ?? (config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2));
-        loader = new MultiCropDataLoader(dataset, new MultiCropAugmentation(config.Crops),
+        Loader = new MultiCropDataLoader(dataset, new MultiCropAugmentation(config.Crops),
             MultiCropCollator.ForCrops(config.Crops, arch.BackboneConfig.PatchSize, config.Ibot.MaskSampleProbability,
                 config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]),
             config.Train.BatchSize, (ulong)config.Train.Seed, Workers);
-        teacherTemp = config.Teacher.TeacherTemp;
-        momentum = config.Teacher.MomentumTeacher;
     }
 
-    /// <summary>The training config the model, optimiser and loader were built from.</summary>
-    public DinoTrainingConfig Config { get; }
-    /// <summary>The student–teacher model being stepped (owned by the profiler; disposed with it).</summary>
-    public SslMetaArch Arch => arch;
+    /// <summary>The step being profiled (its model and optimiser belong to the profiler).</summary>
+    public TrainStep TrainStep => trainStep;
     /// <summary>The multi-threaded loader end-to-end steps take their batches from.</summary>
-    public MultiCropDataLoader Loader => loader;
+    public MultiCropDataLoader Loader { get; }
     /// <summary>Number of loader threads actually used.</summary>
     public int Workers { get; }
-
-    /// <summary>Steps on one batch built up front (no data loading in the loop).</summary>
-    public StepProfile ModelOnly(int warmup, int steps) => Interleaved(warmup, steps, endToEnd: false).ModelOnly;
-
-    /// <summary>Steps on fresh batches from the loader's worker threads.</summary>
-    public StepProfile EndToEnd(int warmup, int steps) => Interleaved(warmup, steps, modelOnly: false).EndToEnd;
 
     /// <summary>
     /// Model-only and end-to-end steps alternated, so that on a shared machine both see the same load and their ratio
@@ -68,32 +57,68 @@ public sealed class StepProfiler : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
-        using var fixedBatch = modelOnly ? loader.BuildBatch(0) : null;
-        using var batches = endToEnd ? loader.Batches().GetEnumerator() : null;
-        var fixedRun = new Accumulator();
-        var loaderRun = new Accumulator();
+        using var session = new Session(this, modelOnly, endToEnd);
+        for (int i = 0; i < warmup + steps; i++) session.Next(timed: i >= warmup);
+        return session.Profiles();
+    }
+
+    /// <summary>
+    /// <see cref="Interleaved"/> on two profilers at once (e.g. the same config in fp32 and in bf16), their steps
+    /// alternated so that on a shared machine both see the same load and their ratio is what counts.
+    /// </summary>
+    public static ((StepProfile ModelOnly, StepProfile EndToEnd) First, (StepProfile ModelOnly, StepProfile EndToEnd) Second) Alternated(
+        StepProfiler first, StepProfiler second, int warmup, int steps, bool endToEnd = true)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmup);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        using var a = new Session(first, true, endToEnd);
+        using var b = new Session(second, true, endToEnd);
         for (int i = 0; i < warmup + steps; i++)
         {
-            bool timed = i >= warmup;
-            if (fixedBatch is not null) TimedStep(fixedRun, () => fixedBatch, owns: false, timed);
-            if (batches is not null) TimedStep(loaderRun, () => { batches.MoveNext(); return batches.Current; }, owns: true, timed);
+            a.Next(timed: i >= warmup);
+            b.Next(timed: i >= warmup);
         }
-        return (fixedRun.Profile(Config.Train.BatchSize), loaderRun.Profile(Config.Train.BatchSize));
+        return (a.Profiles(), b.Profiles());
+    }
+
+    /// <summary>One profiling pass: a fixed batch and/or the loader's stream, and what their steps measured.</summary>
+    sealed class Session(StepProfiler owner, bool modelOnly, bool endToEnd) : IDisposable
+    {
+        readonly MultiCropBatch? fixedBatch = modelOnly ? owner.Loader.BuildBatch(0) : null;
+        readonly IEnumerator<MultiCropBatch>? batches = endToEnd ? owner.Loader.Batches().GetEnumerator() : null;
+        readonly Accumulator fixedRun = new(), loaderRun = new();
+
+        public void Next(bool timed)
+        {
+            if (fixedBatch is not null) owner.TimedStep(fixedRun, () => fixedBatch, owns: false, timed);
+            if (batches is not null) owner.TimedStep(loaderRun, () => { batches.MoveNext(); return batches.Current; }, owns: true, timed);
+        }
+
+        public (StepProfile ModelOnly, StepProfile EndToEnd) Profiles() =>
+            (fixedRun.Profile(owner.config.Train.BatchSize), loaderRun.Profile(owner.config.Train.BatchSize));
+
+        public void Dispose()
+        {
+            fixedBatch?.Dispose();
+            batches?.Dispose();
+        }
     }
 
     void TimedStep(Accumulator run, Func<MultiCropBatch> next, bool owns, bool timed)
     {
         using var scope = torch.NewDisposeScope();
         var wall = Stopwatch.StartNew();
-        if (timed) run.Timer.StartStep();
-        var batch = next();
         var timer = timed ? run.Timer : new StepTimer();
+        timer.StartStep();
+        var batch = next();
         timer.Lap(StepPhase.DataWait);
         try
         {
-            Step(batch, timer, startTimer: false);
+            Step(batch, timer);
             if (!timed) return;
-            run.Flops += TrainingStepFlops.PerStep(Config, arch.BackboneConfig, batch);
+            run.Flops += TrainingStepFlops.PerStep(config, arch.BackboneConfig, batch);
             run.WallSeconds += wall.Elapsed.TotalSeconds;
         }
         finally
@@ -122,45 +147,38 @@ public sealed class StepProfiler : IDisposable
     {
         var samples = new List<(int, long, long)>();
         var timer = new StepTimer();
-        using var batches = loader.Batches().GetEnumerator();
-        for (int step = 1; step <= steps; step++)
+        using var batches = Loader.Batches().GetEnumerator();
+        for (int i = 1; i <= steps; i++)
         {
             using (var scope = torch.NewDisposeScope())
             {
                 batches.MoveNext();
                 using var batch = batches.Current;
+                timer.StartStep();
                 Step(batch, timer);
             }
-            progress?.Invoke(step);
-            if (sampleAfter.Contains(step))
+            progress?.Invoke(i);
+            if (sampleAfter.Contains(i))
             {
                 var (rss, peak) = ResidentMemory.Read();
-                samples.Add((step, rss, peak));
+                samples.Add((i, rss, peak));
             }
         }
         return samples;
     }
 
-    void Step(MultiCropBatch batch, StepTimer timer, bool startTimer = true)
+    /// <summary>The next step of the schedules (wrapping round after their end).</summary>
+    void Step(MultiCropBatch batch, StepTimer timer)
     {
-        if (startTimer) timer.StartStep();
-        using var hold = FinalizerHold.Begin();   // as in DinoTrainer: the loader's threads allocate during the step
-        optimizer.zero_grad();
-        timer.Lap(StepPhase.Optimizer);
-        arch.ForwardBackward(batch, teacherTemp, timer);
-        foreach (var module in arch.Student.ClippingGroups())
-            GradientClipping.ClipGradNorm(module.parameters(), Config.Optim.ClipGrad);
-        optimizer.step();
-        timer.Lap(StepPhase.Optimizer);
-        ExponentialMovingAverage.Update(arch.Teacher.parameters(), arch.Student.parameters(), momentum);
-        timer.Lap(StepPhase.Ema);
+        trainStep.Run(batch, schedules, step, timer);
         timer.EndStep();
+        step = (step + 1) % schedules.TotalIters;
     }
 
     /// <summary>Frees the optimiser state and the model's tensors.</summary>
     public void Dispose()
     {
-        optimizer.Dispose();
+        trainStep.Dispose();
         arch.Dispose();
     }
 }

@@ -64,7 +64,19 @@ public sealed class DinoHead : Module<Tensor, Tensor>
         if (x.shape.Length == 0 || x.shape[^1] != InDim)
             throw new ArgumentException($"DinoHead expects [..., {InDim}], got [{string.Join(", ", x.shape)}].", nameof(x));
         using var scope = torch.NewDisposeScope();
-        return ProjectionMlp.NormalizeBottleneck(mlp.call(x)).MoveToOuterDisposeScope();
+        var h = Mlp(x);
+        if (h.dtype != x.dtype) h = h.to(x.dtype);   // in bf16 the L2 norm is taken in the input's float32
+        return ProjectionMlp.NormalizeBottleneck(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The MLP, its Linears in the current <see cref="ComputePrecision"/>.</summary>
+    Tensor Mlp(Tensor x)
+    {
+        if (!ComputePrecision.IsBf16) return mlp.call(x);
+        var layers = mlp is Sequential sequential ? sequential.children() : [mlp];
+        foreach (var layer in layers)
+            x = layer is Linear linear ? ComputePrecision.Linear(linear, x) : ((Module<Tensor, Tensor>)layer).call(x);
+        return x;
     }
 
     /// <summary>The effective prototype matrix g·v/‖v_row‖ [K, bottleneck].</summary>

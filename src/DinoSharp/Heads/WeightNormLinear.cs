@@ -1,3 +1,4 @@
+using DinoSharp.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -52,6 +53,6 @@ public sealed class WeightNormLinear : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        return nn.functional.linear(x, EffectiveWeight()).MoveToOuterDisposeScope();
+        return ComputePrecision.Linear(x, EffectiveWeight(), null).MoveToOuterDisposeScope();
     }
 }

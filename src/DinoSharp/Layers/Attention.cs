@@ -50,8 +50,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var (q, k, v) = SplitHeads(x, rope);
         double scale = 1.0 / Math.Sqrt(q.shape[3]);
-        var weights = torch.matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
-        var o = torch.matmul(weights, v);
+        // The maps are read as probabilities: softmax in float32 whatever the precision of q, k and v.
+        var weights = torch.matmul(q * scale, k.transpose(-2, -1)).to(ScalarType.Float32).softmax(-1);
+        var o = torch.matmul(weights.to(v.dtype), v);
         return (Merge(o, x.shape).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
@@ -59,11 +60,11 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         long b = x.shape[0], n = x.shape[1], c = x.shape[2];
         // [B, N, 3C] → [3, B, heads, N, headDim]
-        var parts = qkv.forward(x).reshape(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
+        var parts = ComputePrecision.Linear(qkv, x).reshape(b, n, 3, numHeads, c / numHeads).permute(2, 0, 3, 1, 4);
         if (rope is null) return (parts[0], parts[1], parts[2]);
         return (rope.Apply(parts[0]), rope.Apply(parts[1]), parts[2]);
     }
 
     Tensor Merge(Tensor o, long[] shape) =>
-        proj.forward(o.transpose(1, 2).reshape(shape[0], shape[1], shape[2]));   // heads concatenated in order
+        ComputePrecision.Linear(proj, o.transpose(1, 2).reshape(shape[0], shape[1], shape[2]));   // heads concatenated in order
 }

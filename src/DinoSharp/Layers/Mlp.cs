@@ -24,11 +24,11 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <summary>x [..., D] → [..., D].</summary>
     public override Tensor forward(Tensor x)
     {
-        using var hidden = fc1.forward(x);
+        using var hidden = ComputePrecision.Linear(fc1, x);
         // Without autograd the activation can overwrite its input: one [B, N, 4D] buffer fewer per block.
         if (!torch.is_grad_enabled())
-            return fc2.forward(hidden.gelu_());
+            return ComputePrecision.Linear(fc2, hidden.gelu_());
         using var activated = nn.functional.gelu(hidden);
-        return fc2.forward(activated);
+        return ComputePrecision.Linear(fc2, activated);
     }
 }

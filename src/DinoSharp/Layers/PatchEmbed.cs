@@ -31,7 +31,7 @@ public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Expected images [B, C, H, W], got a tensor of shape [{string.Join(", ", x.shape)}].");
         if (x.shape[2] % PatchSize != 0 || x.shape[3] % PatchSize != 0)
             throw new ArgumentException($"Image size {x.shape[2]}×{x.shape[3]} is not a multiple of the patch size {PatchSize}.");
-        using var y = proj.forward(x);            // [B, D, h, w]
+        using var y = ComputePrecision.Conv2d(proj, x, PatchSize);            // [B, D, h, w]
         return y.flatten(2).transpose(1, 2);      // [B, h·w, D]
     }
 }

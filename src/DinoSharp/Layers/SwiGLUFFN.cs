@@ -55,14 +55,14 @@ public sealed class SwiGLUFFN : nn.Module<Tensor, Tensor>
         Tensor x1, x2;
         if (w12 is not null)
         {
-            var halves = w12.forward(x).chunk(2, -1);
+            var halves = ComputePrecision.Linear(w12, x).chunk(2, -1);
             (x1, x2) = (halves[0], halves[1]);
         }
         else
         {
-            (x1, x2) = (w1!.forward(x), w2!.forward(x));
+            (x1, x2) = (ComputePrecision.Linear(w1!, x), ComputePrecision.Linear(w2!, x));
         }
         var hidden = nn.functional.silu(x1) * x2;
-        return w3.forward(hidden).MoveToOuterDisposeScope();
+        return ComputePrecision.Linear(w3, hidden).MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Eval;
+using DinoSharp.Layers;
 using static TorchSharp.torch;
 
 namespace DinoSharp.Models;
@@ -19,8 +20,8 @@ public sealed class BackboneEmbedder(FeatureExtractor extractor, FeatureKind kin
     /// <summary>How the model was named; informational.</summary>
     public string Source { get; } = source;
 
-    /// <summary>The architecture's description, the weights' content hash, the preprocessing and <see cref="KindName"/> of <see cref="Kind"/> (fp32).</summary>
-    public ModelIdentity Identity { get; } = ModelIdentity.Of(extractor.Backbone, weightsSha256, extractor.Preprocessing, KindName(kind));
+    /// <summary>The architecture's description, the weights' content hash, the preprocessing, <see cref="KindName"/> of <see cref="Kind"/> and the extractor's resolved precision.</summary>
+    public ModelIdentity Identity => ModelIdentity.Of(Extractor.Backbone, weightsSha256, Extractor.Preprocessing, KindName(Kind), ComputePrecision.Name(Extractor.Precision));
 
     /// <summary>[B, E] float32 on the CPU, rows L2-normalised; E is D for cls or avgpatch, 2D for cls+avgpatch, 5D for last4+avgpatch (fewer for a backbone of under 4 blocks).</summary>
     public Tensor Embed(IReadOnlyList<RgbImage> images)

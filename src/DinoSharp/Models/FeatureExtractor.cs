@@ -1,5 +1,6 @@
 using DinoSharp.Data;
 using DinoSharp.Interop;
+using DinoSharp.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -83,6 +84,12 @@ public sealed class FeatureExtractor : IDisposable
         return new FeatureExtractor(ModelResolver.LoadBackbone(card, weights, layout), card.Preprocessing, device, ownsBackbone: true);
     }
 
+    /// <summary>
+    /// The compute precision of the forwards (<see cref="Layers.Precision.Fp32"/> unless set; <see cref="Layers.Precision.Auto"/>
+    /// is resolved when a forward runs). The outputs are float32 either way.
+    /// </summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+
     /// <summary>The model input tensor [B, 3, S, S] for these images (on the extractor's device).</summary>
     public Tensor Preprocess(IReadOnlyList<RgbImage> images)
     {
@@ -102,6 +109,7 @@ public sealed class FeatureExtractor : IDisposable
     public ImageFeatures Extract(Tensor x)
     {
         using var _ = torch.inference_mode();
+        using var precision = ComputePrecision.Use(Precision);
         using var output = Backbone.ForwardFeatures(x);
         return new ImageFeatures(output.ClsToken.alias(), output.PatchTokens.alias(), output.RegisterTokens.alias(),
             (int)(x.shape[2] / Backbone.PatchSize), (int)(x.shape[3] / Backbone.PatchSize));
@@ -119,6 +127,7 @@ public sealed class FeatureExtractor : IDisposable
             throw new NotSupportedException($"Attention maps need a Vision Transformer; this backbone is a {Backbone.GetType().Name}, which has no attention (its PCA of patch features still works).");
         using var _ = torch.inference_mode();
         using var scope = torch.NewDisposeScope();
+        using var precision = ComputePrecision.Use(Precision);
         var weights = vit.LastBlockAttention(x);                                          // [B, heads, T, T]
         int first = 1 + vit.NumRegisterTokens;
         long b = x.shape[0], heads = weights.shape[1];
@@ -132,6 +141,7 @@ public sealed class FeatureExtractor : IDisposable
     {
         using var _ = torch.inference_mode();
         using var scope = torch.NewDisposeScope();
+        using var precision = ComputePrecision.Use(Precision);
         Tensor features;
         if (kind == FeatureKind.Last4ClsAvgPatch)
         {

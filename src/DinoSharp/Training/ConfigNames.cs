@@ -23,6 +23,11 @@ static class ConfigNames
     public static readonly ConfigEnumConverter<FeedForwardKind> FfnLayer = new(
         [("mlp", FeedForwardKind.Mlp), ("swiglu", FeedForwardKind.SwiGLU), ("swiglufused", FeedForwardKind.SwiGLU)]);
 
+    /// <summary><c>precision</c>.</summary>
+    public static readonly ConfigEnumConverter<Precision> Precision = new(
+        [("auto", Layers.Precision.Auto), ("fp32", Layers.Precision.Fp32), ("bf16", Layers.Precision.Bf16),
+         ("float32", Layers.Precision.Fp32), ("bfloat16", Layers.Precision.Bf16)]);
+
     /// <summary>Edit distance (insertions, deletions, substitutions) for "did you mean" suggestions.</summary>
     public static int Levenshtein(string a, string b)
     {

@@ -7,6 +7,7 @@ using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using DinoSharp.Interop;
 using DinoSharp.IO;
+using DinoSharp.Layers;
 using DinoSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -52,9 +53,6 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 public sealed class DinoTrainer
 {
     const string RunStateFile = "run.json";
-    /// <summary>Spaces the ranks' per-step seeds (drop path) apart; rank 0 keeps the single-process seeds.</summary>
-    const long RankSeedStride = 1_000_000_007L;
-
     readonly DinoTrainingConfig config;
     readonly TrainingOptions options;
     readonly ITrainingProgress progress;
@@ -76,11 +74,34 @@ public sealed class DinoTrainer
         this.progress = comm.Rank == 0 ? progress : new OtherRankProgress(progress, comm.Rank);
     }
 
-    /// <summary>Length of the run (the schedules span exactly it) and the ranks it started with, fixed at the start and kept for resume.</summary>
-    sealed record RunState(long TotalSteps, string ConfigSha256, int WorldSize = 1);
+    /// <summary>Length of the run (the schedules span exactly it), the ranks and the compute precision it started with, fixed at the start and kept for resume.</summary>
+    sealed record RunState(long TotalSteps, string ConfigSha256, int WorldSize = 1, Precision? Precision = null);
 
     /// <summary>Where the run starts, as rank 0 found it in the run folder; <see cref="State"/> is null for a new run.</summary>
     sealed record StartPoint(long Step, RunState? State, double? KnnTop1);
+
+    /// <summary>What a run works with, built once by <see cref="Run"/>; the loop's hooks share it.</summary>
+    sealed record Session(string OutDir, string ConfigSha, Device Device, SslMetaArch Arch, TrainStep Step, MultiCropDataLoader Loader,
+        OnlineKnn? Knn, CheckpointStore? Store, MetricsLog? Metrics, Stopwatch Clock);
+
+    /// <summary>What changes while the loop runs: the plan, the step, and what the per-step hooks accumulate between logs.</summary>
+    sealed class LoopState(RunState plan, TrainingSchedules schedules, long startStep, double? lastKnn)
+    {
+        public RunState Plan { get; set; } = plan;
+        public TrainingSchedules Schedules { get; set; } = schedules;
+        public long StartStep { get; } = startStep;
+        public long Step { get; set; } = startStep;
+        public double? LastKnn { get; set; } = lastKnn;
+        public long? ReplanAt { get; init; }
+        public double LoopStartSeconds { get; init; }
+        public double KnnSeconds { get; set; }
+        public int KnnEvaluations { get; set; }
+        public int CollapsedLogs { get; set; }
+        public double DataWait { get; set; }
+        public double Sync { get; set; }
+        public long ImagesSinceLog { get; set; }
+        public Stopwatch SinceLog { get; } = Stopwatch.StartNew();
+    }
 
     bool IsRoot => comm.Rank == 0;
 
@@ -99,7 +120,6 @@ public sealed class DinoTrainer
         string configSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configJson)));
         if (comm.Any(comm.BroadcastJson(configSha) != configSha))
             throw new DistributedSetupException("The ranks were started with different configurations: give every rank the same --config, --set and --data values.");
-        string statePath = Path.Combine(outDir, RunStateFile);
         // The dataset is checked before the run folder is made: a run refused here leaves nothing behind.
         var dataset = DatasetSpec.Open(config.Train.Dataset);
         if (dataset.Count < config.Train.BatchSize)
@@ -117,23 +137,50 @@ public sealed class DinoTrainer
         arch.to(device);
         if (IsRoot && config.Student.PretrainedWeights is { } pretrained)
             LoadPretrained(arch, pretrained);
-        var student = arch.Student;
-        var studentParameters = student.parameters().ToList();
-        var groups = ParameterGroups.Build(NamedStudentParameters(arch), arch.BackboneConfig.Depth, config.Optim.LayerwiseDecay, config.Optim.PatchEmbedLrMult);
-        var optimizer = torch.optim.AdamW(
-            groups.Select(g => new AdamW.ParamGroup(g.Parameters, new AdamW.Options { LearningRate = 0, weight_decay = 0, beta1 = config.Optim.AdamwBeta1, beta2 = config.Optim.AdamwBeta2 })),
-            lr: 0, beta1: config.Optim.AdamwBeta1, beta2: config.Optim.AdamwBeta2);
-        var optimizerGroups = optimizer.ParamGroups.Cast<AdamW.ParamGroup>().ToList();
-
-        var augmentation = new MultiCropAugmentation(config.Crops);
-        var collator = MultiCropCollator.ForCrops(config.Crops, arch.BackboneConfig.PatchSize, config.Ibot.MaskSampleProbability,
-            config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]);
-        int workers = config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2);
-        var loader = new MultiCropDataLoader(dataset, augmentation, collator, config.Train.BatchSize, (ulong)config.Train.Seed, workers,
-            log: progress.Warning, shard: comm.WorldSize > 1 ? new Shard(comm.Rank, comm.WorldSize) : null);
-
+        // precision = auto is decided when a run starts and kept by its resumes (run.json; runs from before the key: fp32),
+        // so a resumed run continues in its precision on any CPU.
+        var precision = config.Precision == Precision.Auto && start.State is { } resumed ? resumed.Precision ?? Precision.Fp32 : config.Precision;
+        using var trainStep = new TrainStep(arch, precision, comm, options.HoldFinalizers);
+        progress.Message(start.State is null ? ComputePrecision.Describe(precision) : $"Precision: {ComputePrecision.Name(precision)} (the run's).");
+        var loader = BuildLoader(dataset, arch.BackboneConfig.PatchSize);
         var knn = IsRoot && config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
         var clock = Stopwatch.StartNew();
+        using var metrics = RestoreState(arch, trainStep.Optimizer, outDir, latest, start);
+        var session = new Session(outDir, configSha, device, arch, trainStep, loader, knn, store, metrics, clock);
+
+        var state = PlanSteps(session, start);
+        string ranks = comm.WorldSize > 1 ? $" ({comm.WorldSize} ranks × {loader.ShardBatchSize})" : "";
+        progress.Message($"{state.Plan.TotalSteps} steps of batch {config.Train.BatchSize}{ranks} ({ItersPerEpoch(state):0.##} iterations per schedule epoch), {Describe(arch)}.");
+        progress.Started(state.StartStep, state.Plan.TotalSteps);
+
+        var outcome = Loop(session, state, cancel);
+        long step = state.Step;
+        long skipped = (long)comm.SumAcrossRanks(loader.SkippedCount)[0];
+        if (store is not null)
+            SaveCheckpoint(store, arch, trainStep.Optimizer, step, state.LastKnn, skipped, configSha);
+        if (skipped > 0)
+            progress.Warning($"{skipped} unreadable image(s) were skipped.");
+        if (outcome == TrainingOutcome.Interrupted)
+            return new TrainingResult(outcome, step, outDir, state.LastKnn, null);
+
+        string backbonePath = Path.Combine(outDir, "teacher_backbone.safetensors");
+        if (IsRoot) ExportTeacher(arch, backbonePath);
+        return new TrainingResult(outcome, step, outDir, state.LastKnn, backbonePath);
+    }
+
+    MultiCropDataLoader BuildLoader(IImageDataset dataset, int patchSize)
+    {
+        var augmentation = new MultiCropAugmentation(config.Crops);
+        var collator = MultiCropCollator.ForCrops(config.Crops, patchSize, config.Ibot.MaskSampleProbability,
+            config.Ibot.MaskRatioMinMax[0], config.Ibot.MaskRatioMinMax[1]);
+        int workers = config.Train.NumWorkers > 0 ? config.Train.NumWorkers : Math.Max(1, Environment.ProcessorCount / 2);
+        return new MultiCropDataLoader(dataset, augmentation, collator, config.Train.BatchSize, (ulong)config.Train.Seed, workers,
+            log: progress.Warning, shard: comm.WorldSize > 1 ? new Shard(comm.Rank, comm.WorldSize) : null);
+    }
+
+    /// <summary>Resume seam: loads the checkpoint (weights, centers, optimiser state) or starts a fresh metrics log, brings every rank to rank 0's state, and opens rank 0's metrics log.</summary>
+    MetricsLog? RestoreState(SslMetaArch arch, AdamW optimizer, string outDir, (string Path, CheckpointState State)? latest, StartPoint start)
+    {
         if (latest is { } ckpt)
         {
             LoadCheckpoint(arch, optimizer, ckpt.Path);
@@ -145,181 +192,161 @@ public sealed class DinoTrainer
             File.Delete(Path.Combine(outDir, "metrics.jsonl"));
         }
         SynchroniseWithRoot(arch, optimizer, latest?.Path, resumed: start.State is not null);
-        using var metrics = IsRoot ? new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null) : null;
-        long startStep = start.Step;
-        double? lastKnn = start.KnnTop1, bestKnn = start.KnnTop1;
+        return IsRoot ? new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), append: latest is not null) : null;
+    }
+
+    /// <summary>
+    /// Step-budget seam: a new run evaluates the untrained teacher (online kNN), fixes its length (--steps, --minutes
+    /// through <see cref="Calibrate"/>, or the config's epochs) and writes run.json; a resumed run keeps its length.
+    /// The schedules are built for that length.
+    /// </summary>
+    LoopState PlanSteps(Session s, StartPoint start)
+    {
+        string statePath = Path.Combine(s.OutDir, RunStateFile);
+        double? lastKnn = start.KnnTop1;
         var runState = start.State;
+        var precision = s.Step.Precision;
         if (runState is null)
         {
-            if (knn is not null)
+            if (s.Knn is not null)
             {
-                var t0 = clock.Elapsed.TotalSeconds;
-                lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
-                metrics?.Write(new StepMetrics { Step = 0, KnnTop1 = lastKnn, ElapsedSeconds = clock.Elapsed.TotalSeconds });
-                progress.Message($"kNN top-1 of the untrained teacher: {lastKnn:P1} ({clock.Elapsed.TotalSeconds - t0:F1} s per kNN evaluation).");
+                var t0 = s.Clock.Elapsed.TotalSeconds;
+                lastKnn = s.Knn.Evaluate(s.Arch.Teacher.Backbone, s.Device);
+                s.Metrics?.Write(new StepMetrics { Step = 0, KnnTop1 = lastKnn, ElapsedSeconds = s.Clock.Elapsed.TotalSeconds });
+                progress.Message($"kNN top-1 of the untrained teacher: {lastKnn:P1} ({s.Clock.Elapsed.TotalSeconds - t0:F1} s per kNN evaluation).");
             }
             long total = options.MaxSteps ?? (options.MaxMinutes is { } minutes
-                ? Calibrate(arch, studentParameters, loader, device, minutes * 60 - clock.Elapsed.TotalSeconds, knn is null ? 0 : clock.Elapsed.TotalSeconds)
+                ? Calibrate(s, minutes * 60 - s.Clock.Elapsed.TotalSeconds, s.Knn is null ? 0 : s.Clock.Elapsed.TotalSeconds)
                 : (long)config.Optim.Epochs * config.Train.OfficialEpochLength);
             total = comm.BroadcastJson(total);
             if (total < 1) throw new ConfigException("The run would have no steps: raise --steps or --minutes.");
-            runState = new RunState(total, configSha, comm.WorldSize);
+            runState = new RunState(total, s.ConfigSha, comm.WorldSize, precision);
             if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
         }
         else if (runState.WorldSize != comm.WorldSize)
         {
             progress.Warning($"The run started with {runState.WorldSize} rank(s) and continues with {comm.WorldSize}: the result will not be bit-identical to an uninterrupted run (KoLeo and drop path work per rank).");
         }
-        long totalSteps = runState.TotalSteps;
-        // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
-        var schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
-        double itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
         // A --minutes plan comes from steps timed before training; the machine's speed can differ by ±10 % minutes
         // later. After the first quarter of the plan (at least 10 steps, at most up to the first checkpoint) the plan
         // is made again from the measured rate, once, and the schedules are rebuilt for it (warm-up is over by then;
         // the cosine is stretched or shortened a little).
         long? replanAt = start.State is null && options.MaxSteps is null && options.MaxMinutes is not null
-            ? Math.Min(startStep + Math.Max(totalSteps / 4, 10), config.Train.CheckpointEvery)
+            ? Math.Min(start.Step + Math.Max(runState.TotalSteps / 4, 10), config.Train.CheckpointEvery)
             : null;
-        double loopStart = clock.Elapsed.TotalSeconds, knnSeconds = 0;
-        int knnEvaluations = 0;
-        string ranks = comm.WorldSize > 1 ? $" ({comm.WorldSize} ranks × {loader.ShardBatchSize})" : "";
-        progress.Message($"{totalSteps} steps of batch {config.Train.BatchSize}{ranks} ({itersPerEpoch:0.##} iterations per schedule epoch), {Describe(arch)}.");
-        progress.Started(startStep, totalSteps);
-
-        double lnK = Math.Log(config.Dino.HeadNPrototypes), collapseBelow = config.Train.CollapseEntropyThreshold(config.Dino.HeadNPrototypes);
-        int collapsedLogs = 0;
-        var outcome = TrainingOutcome.Completed;
-        double? deadline = options.MaxMinutes * 60;
-        long step = startStep;
-        var stepClock = Stopwatch.StartNew();
-        double dataWait = 0, sync = 0;
-        long imagesSinceLog = 0;
-        using (var batches = loader.Batches(startStep).GetEnumerator())
+        // The tables span exactly the planned steps (a run of 450 steps ends its cosine at step 450, not at 500).
+        return new LoopState(runState, Schedules(runState.TotalSteps), start.Step, lastKnn)
         {
-            while (step < totalSteps)
-            {
-                // One rank's signal or clock stops them all, before the step.
-                var stop = comm.SumAcrossRanks(cancel.IsCancellationRequested ? 1 : 0, deadline is { } d && clock.Elapsed.TotalSeconds > d ? 1 : 0);
-                if (stop[0] > 0) { outcome = TrainingOutcome.Interrupted; break; }
-                if (stop[1] > 0) { progress.Warning("Time budget reached before the planned step count."); break; }
-                using var hold = options.HoldFinalizers ? FinalizerHold.Begin() : null;   // the loader's threads allocate while this thread is in libtorch
-                using var scope = torch.NewDisposeScope();
-                var waitStart = stepClock.Elapsed.TotalSeconds;
-                batches.MoveNext();
-                using var batch = batches.Current;
-                dataWait += stepClock.Elapsed.TotalSeconds - waitStart;
-                var onDevice = batch.To(device);
+            ReplanAt = replanAt,
+            LoopStartSeconds = s.Clock.Elapsed.TotalSeconds,
+        };
+    }
 
-                // Per-step seed: drop path draws the same numbers whether or not the run was resumed.
-                torch.manual_seed(config.Train.Seed * 1_000_003L + step + comm.Rank * RankSeedStride);
-                arch.BeforeStep(step);
-                double lr = schedules.Lr[step], wd = schedules.WeightDecay[step], lastLayerLr = schedules.LastLayerLr[step];
-                for (int g = 0; g < groups.Count; g++)
-                {
-                    optimizerGroups[g].LearningRate = (groups[g].IsLastLayer ? lastLayerLr : lr) * groups[g].LrMultiplier;
-                    optimizerGroups[g].Options.weight_decay = wd * groups[g].WdMultiplier;
-                }
-                // Gradients set to None as the reference does (optimizer.zero_grad only zeroes them): a parameter left
-                // out of a step's graph is then skipped by AdamW in a resumed run and an uninterrupted one alike.
-                student.zero_grad();
-                var localTerms = arch.ForwardBackward(onDevice, schedules.TeacherTemp[step]);
-                var syncStart = stepClock.Elapsed.TotalSeconds;
-                var terms = MeanOverRanks(localTerms);
-                if (!double.IsFinite(terms.Total))
-                    throw new TrainingDivergedException(DivergenceMessage(step, terms, store));
-                comm.AverageGradients(studentParameters);
-                sync += stepClock.Elapsed.TotalSeconds - syncStart;
-                double gradNorm = 0, clip = config.Optim.ClipGrad > 0 ? config.Optim.ClipGrad : double.PositiveInfinity;
-                foreach (var module in student.ClippingGroups())
-                    gradNorm += Math.Pow(GradientClipping.ClipGradNorm(module.parameters(), clip), 2);
-                gradNorm = Math.Sqrt(gradNorm);
-                if (!double.IsFinite(gradNorm))
-                    throw new TrainingDivergedException($"Step {step}: the gradient norm is {gradNorm} (loss {terms.Total:G4}). {Cures}{LastGood(store)}");
-                optimizer.step();
-                ExponentialMovingAverage.Update(arch.Teacher.parameters(), student.parameters(), schedules.Momentum[step]);
-                arch.AfterStep(step);
-                step++;
-                imagesSinceLog += config.Train.BatchSize;
+    TrainingSchedules Schedules(long totalSteps) => TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
 
-                bool logNow = step % config.Train.LogEvery == 0 || step == totalSteps;
-                // Decided from the config alone (only rank 0 evaluates), so every rank logs and checks collapse at the same steps.
-                bool knnDue = config.Train.KnnEvery > 0 && (step % config.Train.KnnEvery == 0 || step == totalSteps);
-                double? knnTop1 = null;
-                if (knnDue && knn is not null)
-                {
-                    var knnStart = clock.Elapsed.TotalSeconds;
-                    knnTop1 = lastKnn = knn.Evaluate(arch.Teacher.Backbone, device);
-                    bestKnn = Math.Max(bestKnn ?? 0, knnTop1.Value);
-                    knnSeconds += clock.Elapsed.TotalSeconds - knnStart;
-                    knnEvaluations++;
-                }
-                if (logNow || knnDue)
-                {
-                    double secs = Math.Max(stepClock.Elapsed.TotalSeconds, 1e-9);
-                    var m = new StepMetrics
-                    {
-                        Step = step,
-                        Epoch = step / itersPerEpoch,
-                        ElapsedSeconds = clock.Elapsed.TotalSeconds,
-                        TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
-                        KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
-                        GramLoss = config.Gram.UseLoss ? terms.Gram : null, GramLossWeight = config.Gram.UseLoss ? terms.GramWeight : null,
-                        Lr = lr, WeightDecay = wd, Momentum = schedules.Momentum[step - 1], TeacherTemp = schedules.TeacherTemp[step - 1],
-                        GradNorm = gradNorm, ImagesPerSecond = imagesSinceLog / secs,
-                        TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
-                        KnnTop1 = knnTop1, DataWaitSeconds = dataWait, SyncSeconds = comm.WorldSize > 1 ? sync : null,
-                    };
-                    metrics?.Write(m);
-                    progress.Step(m, totalSteps);
-                    stepClock.Restart();
-                    dataWait = sync = 0;
-                    imagesSinceLog = 0;
-                    if (terms.TeacherEntropy < collapseBelow)
-                    {
-                        collapsedLogs++;
-                        progress.Warning($"Step {step}: teacher entropy {terms.TeacherEntropy:F3} nats is below {config.Train.CollapseEntropyFraction:P0} of log K = {lnK:F2}: the representation may be collapsing (center norm {terms.CenterNorm:F3}).");
-                        if (config.Train.CollapsePatience > 0 && collapsedLogs >= config.Train.CollapsePatience)
-                        {
-                            outcome = TrainingOutcome.Collapsed;
-                            break;
-                        }
-                    }
-                    else collapsedLogs = 0;
-                }
-                if (store is not null && step % config.Train.CheckpointEvery == 0 && step < totalSteps)
-                    SaveCheckpoint(store, arch, optimizer, step, knnTop1 ?? lastKnn, loader.SkippedCount, configSha);
-                if (step == replanAt && step < totalSteps)
-                {
-                    // Later steps ran 5–7 % slower than the first ones in two 20-minute runs (steps 600–2220: 0.546 s against
-                    // 0.510 s for steps 10–600, kNN included): 8 % keeps the end of the schedule inside the budget.
-                    double perStep = (clock.Elapsed.TotalSeconds - loopStart - knnSeconds) / (step - startStep) * 1.08;
-                    double perKnn = knnEvaluations > 0 ? knnSeconds / knnEvaluations : 0;
-                    double left = options.MaxMinutes!.Value * 60 - clock.Elapsed.TotalSeconds;
-                    long replanned = comm.BroadcastJson(step + StepsThatFit(left, perStep, perKnn));
-                    if (replanned != totalSteps)
-                    {
-                        progress.Message($"Re-planned after {step - startStep} steps at {perStep / 1.08:F2} s each: {replanned} steps instead of {totalSteps}.");
-                        totalSteps = replanned;
-                        schedules = TrainingSchedules.Build(ScheduleConfig.For(config, checked((int)totalSteps)));
-                        itersPerEpoch = (double)totalSteps / config.Optim.Epochs;
-                        runState = runState with { TotalSteps = totalSteps };
-                        if (IsRoot) File.WriteAllText(statePath, JsonSerializer.Serialize(runState));
-                    }
-                }
-            }
+    double ItersPerEpoch(LoopState state) => (double)state.Plan.TotalSteps / config.Optim.Epochs;
+
+    /// <summary>The loop: a stop check shared by the ranks, one <see cref="TrainStep"/>, then the per-step hooks.</summary>
+    TrainingOutcome Loop(Session s, LoopState state, CancellationToken cancel)
+    {
+        double? deadline = options.MaxMinutes * 60;
+        using var batches = s.Loader.Batches(state.StartStep).GetEnumerator();
+        while (state.Step < state.Plan.TotalSteps)
+        {
+            // One rank's signal or clock stops them all, before the step.
+            var stop = comm.SumAcrossRanks(cancel.IsCancellationRequested ? 1 : 0, deadline is { } d && s.Clock.Elapsed.TotalSeconds > d ? 1 : 0);
+            if (stop[0] > 0) return TrainingOutcome.Interrupted;
+            if (stop[1] > 0) { progress.Warning("Time budget reached before the planned step count."); return TrainingOutcome.Completed; }
+            using var hold = options.HoldFinalizers ? FinalizerHold.Begin() : null;   // the loader's threads allocate while this thread is in libtorch (the hooks too)
+            using var scope = torch.NewDisposeScope();
+            var waitStart = state.SinceLog.Elapsed.TotalSeconds;
+            batches.MoveNext();
+            using var batch = batches.Current;
+            state.DataWait += state.SinceLog.Elapsed.TotalSeconds - waitStart;
+            TrainStepResult result;
+            try { result = s.Step.Run(batch.To(s.Device), state.Schedules, state.Step); }
+            catch (TrainingDivergedException e) { throw new TrainingDivergedException(e.Message + LastGood(s.Store)); }
+            state.Sync += result.SyncSeconds;
+            state.Step++;
+            state.ImagesSinceLog += config.Train.BatchSize;
+
+            var knnTop1 = EvaluateKnnIfDue(s, state);
+            if (LogIfDue(s, state, result, knnTop1) == TrainingOutcome.Collapsed) return TrainingOutcome.Collapsed;
+            if (s.Store is not null && state.Step % config.Train.CheckpointEvery == 0 && state.Step < state.Plan.TotalSteps)
+                SaveCheckpoint(s.Store, s.Arch, s.Step.Optimizer, state.Step, knnTop1 ?? state.LastKnn, s.Loader.SkippedCount, s.ConfigSha);
+            ReplanIfDue(s, state);
         }
-        long skipped = (long)comm.SumAcrossRanks(loader.SkippedCount)[0];
-        if (store is not null)
-            SaveCheckpoint(store, arch, optimizer, step, lastKnn, skipped, configSha);
-        if (skipped > 0)
-            progress.Warning($"{skipped} unreadable image(s) were skipped.");
-        if (outcome == TrainingOutcome.Interrupted)
-            return new TrainingResult(outcome, step, outDir, lastKnn, null);
+        return TrainingOutcome.Completed;
+    }
 
-        string backbonePath = Path.Combine(outDir, "teacher_backbone.safetensors");
-        if (IsRoot) ExportTeacher(arch, backbonePath);
-        return new TrainingResult(outcome, step, outDir, lastKnn, backbonePath);
+    /// <summary>Online-kNN hook: every train.knn_every steps and at the last one, decided from the config alone (only rank 0 evaluates), so every rank logs and checks collapse at the same steps.</summary>
+    double? EvaluateKnnIfDue(Session s, LoopState state)
+    {
+        if (!KnnDue(state) || s.Knn is null) return null;
+        var knnStart = s.Clock.Elapsed.TotalSeconds;
+        double top1 = s.Knn.Evaluate(s.Arch.Teacher.Backbone, s.Device);
+        state.LastKnn = top1;
+        state.KnnSeconds += s.Clock.Elapsed.TotalSeconds - knnStart;
+        state.KnnEvaluations++;
+        return top1;
+    }
+
+    bool KnnDue(LoopState state) =>
+        config.Train.KnnEvery > 0 && (state.Step % config.Train.KnnEvery == 0 || state.Step == state.Plan.TotalSteps);
+
+    /// <summary>Metrics and collapse hook: writes a metrics line every train.log_every steps (and with each kNN); returns <see cref="TrainingOutcome.Collapsed"/> when the teacher entropy stayed low for train.collapse_patience logs.</summary>
+    TrainingOutcome? LogIfDue(Session s, LoopState state, TrainStepResult result, double? knnTop1)
+    {
+        long step = state.Step;
+        if (!(step % config.Train.LogEvery == 0 || step == state.Plan.TotalSteps || KnnDue(state))) return null;
+        var terms = result.Terms;
+        double secs = Math.Max(state.SinceLog.Elapsed.TotalSeconds, 1e-9);
+        var m = new StepMetrics
+        {
+            Step = step,
+            Epoch = step / ItersPerEpoch(state),
+            ElapsedSeconds = s.Clock.Elapsed.TotalSeconds,
+            TotalLoss = terms.Total, DinoLocalLoss = terms.DinoLocal, DinoGlobalLoss = terms.DinoGlobal,
+            KoleoLoss = terms.Koleo, IbotLoss = terms.Ibot,
+            GramLoss = config.Gram.UseLoss ? terms.Gram : null, GramLossWeight = config.Gram.UseLoss ? terms.GramWeight : null,
+            Lr = state.Schedules.Lr[step - 1], WeightDecay = state.Schedules.WeightDecay[step - 1],
+            Momentum = state.Schedules.Momentum[step - 1], TeacherTemp = state.Schedules.TeacherTemp[step - 1],
+            GradNorm = result.GradNorm, ImagesPerSecond = state.ImagesSinceLog / secs,
+            TeacherEntropy = terms.TeacherEntropy, CenterNorm = terms.CenterNorm,
+            KnnTop1 = knnTop1, DataWaitSeconds = state.DataWait, SyncSeconds = comm.WorldSize > 1 ? state.Sync : null,
+        };
+        s.Metrics?.Write(m);
+        progress.Step(m, state.Plan.TotalSteps);
+        state.SinceLog.Restart();
+        state.DataWait = state.Sync = 0;
+        state.ImagesSinceLog = 0;
+        double collapseBelow = config.Train.CollapseEntropyThreshold(config.Dino.HeadNPrototypes);
+        if (terms.TeacherEntropy >= collapseBelow)
+        {
+            state.CollapsedLogs = 0;
+            return null;
+        }
+        state.CollapsedLogs++;
+        progress.Warning($"Step {step}: teacher entropy {terms.TeacherEntropy:F3} nats is below {config.Train.CollapseEntropyFraction:P0} of log K = {Math.Log(config.Dino.HeadNPrototypes):F2}: the representation may be collapsing (center norm {terms.CenterNorm:F3}).");
+        return config.Train.CollapsePatience > 0 && state.CollapsedLogs >= config.Train.CollapsePatience ? TrainingOutcome.Collapsed : null;
+    }
+
+    /// <summary>Step-budget hook of a --minutes run: once, at <see cref="LoopState.ReplanAt"/>, the plan is made again from the measured rate.</summary>
+    void ReplanIfDue(Session s, LoopState state)
+    {
+        long step = state.Step;
+        if (step != state.ReplanAt || step >= state.Plan.TotalSteps) return;
+        // Later steps ran 5–7 % slower than the first ones in two 20-minute runs (steps 600–2220: 0.546 s against
+        // 0.510 s for steps 10–600, kNN included): 8 % keeps the end of the schedule inside the budget.
+        double perStep = (s.Clock.Elapsed.TotalSeconds - state.LoopStartSeconds - state.KnnSeconds) / (step - state.StartStep) * 1.08;
+        double perKnn = state.KnnEvaluations > 0 ? state.KnnSeconds / state.KnnEvaluations : 0;
+        double left = options.MaxMinutes!.Value * 60 - s.Clock.Elapsed.TotalSeconds;
+        long replanned = comm.BroadcastJson(step + StepsThatFit(left, perStep, perKnn));
+        if (replanned == state.Plan.TotalSteps) return;
+        progress.Message($"Re-planned after {step - state.StartStep} steps at {perStep / 1.08:F2} s each: {replanned} steps instead of {state.Plan.TotalSteps}.");
+        state.Plan = state.Plan with { TotalSteps = replanned };
+        state.Schedules = Schedules(replanned);
+        if (IsRoot) File.WriteAllText(Path.Combine(s.OutDir, RunStateFile), JsonSerializer.Serialize(state.Plan));
     }
 
     /// <summary>
@@ -364,15 +391,6 @@ public sealed class DinoTrainer
         finally { File.Delete(path); }
     }
 
-    /// <summary>The step's loss terms averaged over the ranks (means over equal shards: the global batch's values).</summary>
-    StepTerms MeanOverRanks(StepTerms t)
-    {
-        if (comm.WorldSize == 1) return t;
-        var v = comm.SumAcrossRanks(t.Total, t.DinoLocal, t.DinoGlobal, t.Koleo, t.Ibot, t.TeacherEntropy, t.CenterNorm, t.Gram)
-            .Select(x => x / comm.WorldSize).ToArray();
-        return new StepTerms(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], t.GramWeight);
-    }
-
     void ValidateBeforeWork()
     {
         TrainingConfigValidator.Validate(config);
@@ -383,37 +401,21 @@ public sealed class DinoTrainer
     }
 
     /// <summary>
-    /// Estimates how many steps fit in the remaining budget from the median of five timed steps after two warm-up ones
-    /// (their effects are undone). The first two steps run 5–13 % slower than the steady state (0.51–0.55 s against
-    /// 0.48–0.49 s in two runs of the default config); with one warm-up step a 20-minute run had planned 0.55 s per
-    /// step and finished its 1949 steps in 16.5 minutes. Every rank runs it (the steps communicate); rank 0's estimate
-    /// is the one used.
+    /// Estimates how many steps fit in the remaining budget from <see cref="StepCalibration"/>'s median step time (its
+    /// effects are undone). With one warm-up step a 20-minute run had planned 0.55 s per step and finished its 1949
+    /// steps in 16.5 minutes; two are used. Every rank runs it (the steps communicate); rank 0's estimate is the one used.
     /// </summary>
-    long Calibrate(SslMetaArch arch, IReadOnlyList<Parameter> studentParameters, MultiCropDataLoader loader, Device device, double secondsLeft, double knnSeconds)
+    long Calibrate(Session s, double secondsLeft, double knnSeconds)
     {
-        var saved = arch.Objective.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
-        var times = new List<double>();
-        const int WarmupSteps = 2, TimedSteps = 5;
-        for (int i = 0; i < WarmupSteps + TimedSteps; i++)
-        {
-            using var scope = torch.NewDisposeScope();
-            using var batch = loader.BuildBatch(i);
-            var sw = Stopwatch.StartNew();
-            arch.ForwardBackward(batch.To(device), config.Teacher.WarmupTeacherTemp);
-            comm.AverageGradients(studentParameters);
-            if (i >= WarmupSteps) times.Add(sw.Elapsed.TotalSeconds);
-            arch.Student.zero_grad();
-        }
-        double seconds = times.Order().ElementAt(TimedSteps / 2);
-        using (torch.no_grad())
-            foreach (var (k, t) in arch.Objective.state_dict()) t.copy_(saved[k]);
-        // Optimiser, EMA, data wait, logging and checkpoints make a full step 2–9 % longer than the forward/backward
-        // timed here (0.485 s): 0.496 s per step over a 20-minute run, 0.526 s over a 2-minute one (its first steps
-        // share the cores with the loader filling its queue). 10 % keeps the schedule inside the budget; kNN
-        // evaluations are budgeted separately.
+        double seconds = StepCalibration.MedianSecondsPerStep(s.Arch, s.Loader, s.Step.Precision, s.Device, comm, options.HoldFinalizers);
+        // Data wait, logging and checkpoints make a step of the run longer than the step timed here. When only the
+        // forward and backward were timed they measured 0.485 s against 0.496 s per step over a 20-minute run and
+        // 0.526 s over a 2-minute one (its first steps share the cores with the loader filling its queue), and 10 % kept
+        // the schedule inside the budget; the whole step is timed now (optimiser and EMA 2–3 % of it on a quiet
+        // machine), and the 10 % is kept rather than re-measured. kNN evaluations are budgeted separately.
         double perStep = seconds * 1.10;
         long steps = StepsThatFit(secondsLeft, perStep, knnSeconds);
-        progress.Message($"Calibrated: {seconds:F2} s per forward/backward → {steps} steps fit in the budget.");
+        progress.Message($"Calibrated: {seconds:F2} s per training step → {steps} steps fit in the budget.");
         return steps;
     }
 
@@ -426,15 +428,12 @@ public sealed class DinoTrainer
         return Math.Max(steps, 1);
     }
 
-    static IEnumerable<(string Name, Parameter Parameter)> NamedStudentParameters(SslMetaArch arch) =>
-        arch.Student.named_parameters().Where(p => p.parameter.requires_grad);
-
     void SaveCheckpoint(CheckpointStore store, SslMetaArch arch, AdamW optimizer, long step, double? knn, long skipped, string configSha)
     {
         // A checkpoint is only written from finite weights, so "the last good checkpoint" of a diverged run is good.
         using (torch.NewDisposeScope())
             if (arch.state_dict().FirstOrDefault(kv => kv.Value.is_floating_point() && !torch.isfinite(kv.Value).all().item<bool>()).Key is { } bad)
-                throw new TrainingDivergedException($"Step {step}: {bad} is not finite; no checkpoint was written. {Cures}{LastGood(store)}");
+                throw new TrainingDivergedException($"Step {step}: {bad} is not finite; no checkpoint was written. {TrainStep.Cures}{LastGood(store)}");
         store.Write(step, dir =>
         {
             SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), arch.state_dict());
@@ -517,17 +516,8 @@ public sealed class DinoTrainer
             $"use --set train.batch_size={suggestion}, or a dataset of at least {config.Train.BatchSize} images.";
     }
 
-    const string Cures = "Usual cures: a lower optim.base_lr, a larger train.batch_size, a longer optim.warmup_epochs, or a lower optim.clip_grad.";
-
     static string LastGood(CheckpointStore? store) =>
         store is null ? "" : store.Latest() is { } c ? $" The last good checkpoint is {c.Path}." : " No checkpoint was written yet.";
-
-    static string DivergenceMessage(long step, StepTerms t, CheckpointStore? store)
-    {
-        var bad = new[] { ("dino_local", t.DinoLocal), ("dino_global", t.DinoGlobal), ("koleo", t.Koleo), ("ibot", t.Ibot) }
-            .Where(x => !double.IsFinite(x.Item2)).Select(x => $"{x.Item1} = {x.Item2}");
-        return $"Step {step}: the loss is not finite ({string.Join(", ", bad.DefaultIfEmpty($"total = {t.Total}"))}). {Cures}{LastGood(store)}";
-    }
 }
 
 /// <summary>What a rank other than 0 reports: warnings only, naming the rank (rank 0 reports everything else).</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using DinoSharp.Data;
 using DinoSharp.Layers;
 using DinoSharp.Losses;
@@ -27,6 +28,14 @@ public sealed record DinoTrainingConfig
     public TrainConfig Train { get; init; } = new();
     /// <summary>DINOv3's Gram anchoring (<c>gram</c>); off by default.</summary>
     public GramConfig Gram { get; init; } = new();
+    /// <summary>
+    /// Number format of the matrix products, written "auto" (default: bf16 where the CPU multiplies bfloat16 natively,
+    /// else fp32), "fp32" or "bf16" (key <c>precision</c>). Master weights, optimiser state, LayerNorm statistics, the
+    /// losses, centers, EMA and checkpoints are float32 in every precision. Not written to config.json while "auto", so
+    /// that the text of runs made before the key existed (and their resume check) is unchanged.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public Precision Precision { get; init; }
 }
 
 /// <summary>The <c>student</c> section: which backbone is trained; the teacher is built the same way without drop path.</summary>

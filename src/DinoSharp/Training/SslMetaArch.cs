@@ -146,7 +146,7 @@ public sealed class SslMetaArch : nn.Module
         if (batch.LocalCrops.numel() > 0)
         {
             var sl = student.Backbone.ForwardFeatures(batch.LocalCrops, localCrops: true);
-            studentLocal = student.DinoHead.forward(sl.ClsToken);
+            studentLocal = Float32(student.DinoHead.forward(sl.ClsToken));
         }
 
         var terms = objective.forward(new ObjectiveInputs
@@ -177,17 +177,20 @@ public sealed class SslMetaArch : nn.Module
         return new StepTerms(values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7], gramWeight);
     }
 
+    /// <summary>Logits in float32 for the losses' softmaxes, Sinkhorn-Knopp and the centers (a bf16 region's heads return bfloat16).</summary>
+    static Tensor Float32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
+
     /// <summary>
     /// Cls tokens through the DINO head and the masked patch tokens through the iBOT head; with a shared head both go
     /// through it in one call, as the reference concatenates them.
     /// </summary>
     static (Tensor Cls, Tensor Patches) HeadsOnClsAndMaskedPatches(StudentTeacherNetwork net, Tensor cls, Tensor patchTokens, MultiCropBatch batch, bool anyMask)
     {
-        if (!anyMask) return (net.DinoHead.forward(cls), torch.empty(0));
+        if (!anyMask) return (Float32(net.DinoHead.forward(cls)), torch.empty(0));
         var masked = patchTokens.flatten(0, 1).index_select(0, batch.MaskIndices);     // [M, D]
         if (net.HasSeparateIbotHead)
-            return (net.DinoHead.forward(cls), net.IbotHead.forward(masked));
-        var both = net.DinoHead.forward(torch.cat([cls, masked], 0));
+            return (Float32(net.DinoHead.forward(cls)), Float32(net.IbotHead.forward(masked)));
+        var both = Float32(net.DinoHead.forward(torch.cat([cls, masked], 0)));
         long n = cls.shape[0];
         return (both[..(int)n], both[(int)n..]);
     }

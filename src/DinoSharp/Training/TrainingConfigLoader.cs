@@ -17,7 +17,7 @@ public static class TrainingConfigLoader
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
-        Converters = { new ScaleRangeConverter(), ConfigNames.Centering, ConfigNames.ScalingRule, ConfigNames.FfnLayer },
+        Converters = { new ScaleRangeConverter(), ConfigNames.Centering, ConfigNames.ScalingRule, ConfigNames.FfnLayer, ConfigNames.Precision },
     };
 
     /// <summary>Defaults ← file (optional) ← overrides ("section.key=value", value as JSON or a bare string).</summary>
@@ -35,6 +35,8 @@ public static class TrainingConfigLoader
     public static DinoTrainingConfig ResolveText(string? json, string source, IEnumerable<string>? overrides = null, DinoTrainingConfig? defaults = null)
     {
         var root = JsonSerializer.SerializeToNode(defaults ?? new DinoTrainingConfig(), JsonOptions)!.AsObject();
+        // Left out of the JSON while "auto" (see DinoTrainingConfig.Precision), but a key a file or --set may give.
+        root.TryAdd("precision", ConfigNames.Precision.NameOf(Layers.Precision.Auto));
         if (json is not null)
         {
             JsonNode? file;

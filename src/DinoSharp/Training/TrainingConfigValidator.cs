@@ -51,6 +51,7 @@ public static class TrainingConfigValidator
         var t = config.Train;
         Check(t.OfficialEpochLength >= 1, "train.official_epoch_length", t.OfficialEpochLength, "must be at least 1");
         Check(Enum.IsDefined(t.Centering), "train.centering", (int)t.Centering, "must be one of " + string.Join(", ", ConfigNames.Centering.Names));
+        Check(Enum.IsDefined(config.Precision), "precision", (int)config.Precision, "must be one of " + string.Join(", ", ConfigNames.Precision.Names));
         Check(s.FfnLayer is null || Enum.IsDefined(s.FfnLayer.Value), "student.ffn_layer", (int?)s.FfnLayer, "must be one of " + string.Join(", ", ConfigNames.FfnLayer.Names));
         Check(t.NumWorkers >= 0, "train.num_workers", t.NumWorkers, "must be ≥ 0 (0 = automatic)");
         Check(t.LogEvery >= 1, "train.log_every", t.LogEvery, "must be at least 1");

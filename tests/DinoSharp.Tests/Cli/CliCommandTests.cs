@@ -65,6 +65,36 @@ public sealed class CliCommandTests(CliStoreFixture fixture) : IClassFixture<Cli
         Assert.True(png.Width > 4 * 32 && png.Height > 32);
     }
 
+    /// <summary>
+    /// --precision bf16 writes a store whose identity says bf16, search on it follows the store's precision (the query
+    /// finds itself), fp32 rows are refused by it, and an unknown precision is a one-line error.
+    /// </summary>
+    [Fact]
+    public void Precision_is_chosen_per_command_and_recorded_in_the_store()
+    {
+        string store = fixture.Files.PathOf("stores/bf16"), json = fixture.Files.PathOf("out/bf16-hits.json");
+        var (code, error) = Dino("embed", "--model", "random:vit_pico_p4", "--features", "avgpatch", "--precision", "bf16",
+            "--data", fixture.Files.PathOf("photos"), "--out", store, "--quiet");
+        Assert.True(code == 0, error);
+        using (var opened = DinoSharp.Eval.EmbeddingStore.Open(store + ".json"))
+            Assert.Equal("bf16", opened.Identity.Precision);
+        (code, error) = Dino("search", "--store", store, "--query", fixture.Images[3], "--top", "2", "--json", json, "--quiet");
+        Assert.True(code == 0, error);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            var hits = doc.RootElement.GetProperty("queries")[0].GetProperty("hits");
+            Assert.Equal(Path.GetFullPath(fixture.Images[3]), Path.GetFullPath(hits[0].GetProperty("path").GetString()!));
+            Assert.True(hits[0].GetProperty("score").GetDouble() > 0.9999);
+        }
+        var refused = Dino("embed", "--model", "random:vit_pico_p4", "--features", "avgpatch", "--precision", "fp32", "--append",
+            "--data", fixture.Files.PathOf("photos"), "--out", store, "--quiet");
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("bf16)", refused.Error);
+        Assert.Contains("fp32)", refused.Error);
+        AssertOneLineUserError(Dino("embed", "--model", "random:vit_pico_p4", "--precision", "bf17",
+            "--data", fixture.Files.PathOf("photos"), "--out", fixture.Files.PathOf("stores/never"), "--quiet"), "--precision 'bf17': use auto, fp32 or bf16");
+    }
+
     [Fact]
     public void Search_works_on_a_raw_pixel_store()
     {

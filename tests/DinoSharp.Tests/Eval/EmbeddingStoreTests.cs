@@ -13,6 +13,33 @@ public sealed class EmbeddingStoreTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
+    /// <summary>
+    /// The precision is part of the identity: a store written before the field existed reads as fp32, and a bf16
+    /// store refuses fp32 rows.
+    /// </summary>
+    [Fact]
+    public void Precision_is_part_of_the_identity_and_old_stores_read_as_fp32()
+    {
+        string path = Path.Combine(dir, "old");
+        using var a = EmbeddingMath.Normalize(torch.randn(2, 6, generator: new Generator(3)));
+        using (var store = EmbeddingStore.Create(path, Small, 6))
+        {
+            store.Append(a, ["a0.jpg", "a1.jpg"]);
+            store.Save();
+        }
+        // As written before the field existed: no "precision" key.
+        var sidecar = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path + ".json"))!;
+        Assert.Equal("fp32", (string?)sidecar["identity"]!["precision"]);
+        sidecar["identity"]!.AsObject().Remove("precision");
+        File.WriteAllText(path + ".json", sidecar.ToJsonString());
+        using (var old = EmbeddingStore.Open(path + ".json"))
+            Assert.Equal(Small, old.Identity);
+        var bf16 = Small with { Precision = "bf16" };
+        Assert.NotEqual(Small, bf16);
+        Assert.EndsWith(", bf16)", bf16.ToString());
+        Assert.ThrowsAny<Exception>(() => EmbeddingStore.OpenForAppend(path + ".safetensors", bf16).Dispose());
+    }
+
     [Fact]
     public void Round_trip_and_append_preserve_rows_labels_sizes_and_identity()
     {

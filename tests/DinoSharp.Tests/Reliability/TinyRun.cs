@@ -63,15 +63,7 @@ public static class TinyRun
         {
             "train", "--data", "idx:" + Dataset.Value.Images, "--out", outDir, "--steps", Steps.ToString(), "--threads", "1", "--quiet",
         };
-        foreach (var set in new[]
-        {
-            "student.arch=vit_pico_p7", "crops.global_crops_size=28", "crops.local_crops_size=14", "crops.local_crops_number=2",
-            "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=64", "ibot.head_hidden_dim=64",
-            "dino.head_bottleneck_dim=32", "ibot.head_bottleneck_dim=32", "train.batch_size=16", "train.num_workers=1",
-            "train.knn_every=4", "train.knn_train_dataset=" + LabelledDataset, "train.knn_test_dataset=" + LabelledDataset,
-            "train.knn_train_images=64", "train.knn_test_images=32", "train.log_every=1", $"train.checkpoint_every={CheckpointEvery}",
-            "optim.epochs=2", "optim.warmup_epochs=1", "teacher.warmup_teacher_temp_epochs=1",
-        })
+        foreach (var set in Overrides)
         {
             args.Add("--set");
             args.Add(set);
@@ -83,6 +75,24 @@ public static class TinyRun
 
     /// <summary>The dataset spec (idx:…) of the 96 test images, for runs built in-process.</summary>
     public static string DataSpec => "idx:" + Dataset.Value.Images;
+
+    /// <summary>The run's --set values (the dataset is given by --data, or by <see cref="Config"/>).</summary>
+    public static IReadOnlyList<string> Overrides =>
+    [
+        "student.arch=vit_pico_p7", "crops.global_crops_size=28", "crops.local_crops_size=14", "crops.local_crops_number=2",
+        "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=64", "ibot.head_hidden_dim=64",
+        "dino.head_bottleneck_dim=32", "ibot.head_bottleneck_dim=32", "train.batch_size=16", "train.num_workers=1",
+        "train.knn_every=4", "train.knn_train_dataset=" + LabelledDataset, "train.knn_test_dataset=" + LabelledDataset,
+        "train.knn_train_images=64", "train.knn_test_images=32", "train.log_every=1", $"train.checkpoint_every={CheckpointEvery}",
+        "optim.epochs=2", "optim.warmup_epochs=1", "teacher.warmup_teacher_temp_epochs=1",
+        // fp32 whatever the CPU: the 2-rank comparison's tolerance is that of float32 summation order (bf16 rounding
+        // moves one rank's and two ranks' gradients apart by ~5e-4); bf16 resume has its own test.
+        "precision=fp32",
+    ];
+
+    /// <summary>The run's resolved config, as `dino train` builds it from <see cref="Args"/>, with more overrides after.</summary>
+    public static DinoTrainingConfig Config(params string[] extra) =>
+        TrainingConfigLoader.Resolve(null, [.. Overrides, "train.dataset=idx:" + Dataset.Value.Images, .. extra], DefaultConfigs.FashionMnistCpu);
 
     /// <summary>The uninterrupted run every interrupted one is compared with (run once per test process).</summary>
     public static string Baseline => BaselineFolder.Value;

@@ -17,16 +17,20 @@ public sealed class TrainingRunTests : IDisposable
     /// The default Fashion-MNIST recipe, made smaller (batch 32, 64 prototypes) so it runs in well under a minute.
     /// The DINO loss itself is a cross-entropy against moving targets (the center adapts, the teacher temperature warms
     /// up), so what must fall is the part the student controls: DINO loss − teacher entropy ≈ KL(teacher ‖ student),
-    /// and the KoLeo term (features spreading). The teacher must not collapse onto one prototype.
+    /// and the KoLeo term (features spreading). The teacher must not collapse onto one prototype. In both precisions
+    /// (bf16 runs on any CPU, slowly where it is not native).
     /// </summary>
-    [SkippableFact]
-    public void ShortRunOnFashionMnistLowersTheLossWithoutCollapse()
+    [SkippableTheory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void ShortRunOnFashionMnistLowersTheLossWithoutCollapse(string precision)
     {
         Requires.FashionMnist();
         var config = DefaultConfigs.Load("fashion_mnist_cpu",
         [
             "train.batch_size=32", "dino.head_n_prototypes=64", "ibot.head_n_prototypes=64", "dino.head_hidden_dim=128",
             "ibot.head_hidden_dim=128", "train.knn_every=0", "train.log_every=1", "train.checkpoint_every=1000", "train.num_workers=1",
+            "precision=" + precision,
         ]);
         var result = new DinoTrainer(config, new TrainingOptions { OutputDir = dir, MaxSteps = 60 }).Run();
         Assert.Equal(TrainingOutcome.Completed, result.Outcome);

@@ -1,0 +1,57 @@
+using DinoSharp.Tests.Reliability;
+using DinoSharp.Training;
+
+namespace DinoSharp.Tests.Training;
+
+/// <summary>
+/// Resume is exact within a precision (fp32 and bf16; after the merge of main's subset drop path this test failed once in
+/// isolation and passed when rerun: see the TrainStepTests note): a run interrupted after step 6 and resumed ends with the same teacher, bit
+/// for bit, and the same logged losses as the uninterrupted run (checkpoints hold the float32 master weights and
+/// optimiser state; the bf16 casts are recomputed from them each step).
+/// </summary>
+[Collection(ReliabilityCollection.Name)]
+public sealed class Bf16ResumeTests : IDisposable
+{
+    readonly string dir = TinyRun.NewFolder("bf16-resume");
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Theory]
+    [InlineData("bf16")]
+    [InlineData("fp32")]
+    public void InterruptedRunResumesExactly(string precision)
+    {
+        var config = TinyRun.Config("precision=" + precision, "train.knn_every=0");
+        string whole = Path.Combine(dir, "whole"), parts = Path.Combine(dir, "parts");
+        var full = new DinoTrainer(config, new TrainingOptions { OutputDir = whole, MaxSteps = TinyRun.Steps }).Run();
+        Assert.Equal(TrainingOutcome.Completed, full.Outcome);
+
+        using var cancel = new CancellationTokenSource();
+        var first = new DinoTrainer(config, new TrainingOptions { OutputDir = parts, MaxSteps = TinyRun.Steps }, new CancelAfter(6, cancel)).Run(cancel.Token);
+        Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
+        Assert.Equal(6, first.Steps);
+        var second = new DinoTrainer(config, new TrainingOptions { OutputDir = parts, MaxSteps = TinyRun.Steps, Resume = true }).Run();
+        Assert.Equal(TinyRun.Steps, second.Steps);
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "teacher_backbone.safetensors")), File.ReadAllBytes(Path.Combine(parts, "teacher_backbone.safetensors")));
+        var expected = TinyRun.Metrics(whole);
+        var actual = TinyRun.Metrics(parts);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (step, e) in expected)
+        {
+            Assert.Equal(e.TotalLoss, actual[step].TotalLoss);
+            Assert.Equal(e.GradNorm, actual[step].GradNorm);
+        }
+        // The weights saved are float32 master weights.
+        var saved = DinoSharp.Interop.SafetensorsFile.Load(Path.Combine(parts, "checkpoints", $"step_{TinyRun.Steps:D8}", "model.safetensors"));
+        Assert.All(saved.Values.Where(t => t.is_floating_point()), t => Assert.Equal(TorchSharp.torch.ScalarType.Float32, t.dtype));
+    }
+
+    sealed class CancelAfter(long step, CancellationTokenSource cancel) : ITrainingProgress
+    {
+        public void Started(long startStep, long totalSteps) { }
+        public void Step(StepMetrics metrics, long totalSteps) { if (metrics.Step >= step) cancel.Cancel(); }
+        public void Message(string text) { }
+        public void Warning(string text) { }
+    }
+}
