@@ -16,7 +16,7 @@ trap cleanup EXIT
 
 dotnet pack src/DinoSharp -c Release -o "$work/feed" -p:Version="$version" -nologo -v quiet >"$work/pack.log" 2>&1 \
   || { cat "$work/pack.log"; echo "check-package: dotnet pack failed" >&2; exit 1; }
-unzip -l "$work/feed/DinoSharp.$version.nupkg" | grep -q "buildTransitive/DinoSharp.targets" \
+unzip -l "$work/feed/DinoSharp.$version.nupkg" | grep "buildTransitive/DinoSharp.targets" > /dev/null \
   || { echo "check-package: the package lacks buildTransitive/DinoSharp.targets" >&2; exit 1; }
 cat > "$work/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
@@ -90,5 +90,5 @@ PY
 dotnet build -c Release -nologo -v quiet >"$work/example.log" 2>&1 \
   || { cat "$work/example.log"; echo "check-package: the README example does not build against the package" >&2; exit 1; }
 output=$(dotnet run -c Release --no-build 2>&1) || { echo "$output"; echo "check-package: the README example failed" >&2; exit 1; }
-echo "$output" | grep -q "^cosine similarity: " || { echo "$output"; echo "check-package: unexpected output from the README example" >&2; exit 1; }
+grep "^cosine similarity: " <<< "$output" > /dev/null || { echo "$output"; echo "check-package: unexpected output from the README example" >&2; exit 1; }
 echo "check-package: the README's C# example runs against the package with the CPU natives ($output)"

@@ -44,7 +44,7 @@ serve_check() {   # dino serve on the installed photos: starts, embeds, answers 
   "$dino" serve --model random:photos_cpu --data "folder:$1" --store "$work/serve-store" --port 18765 &
   local pid=$! ok=1
   for _ in $(seq 1 240); do
-    if curl -fsS http://127.0.0.1:18765/api/status 2> /dev/null | grep -q '"phase":"ready"'; then ok=0; break; fi
+    if curl -fsS http://127.0.0.1:18765/api/status 2> /dev/null | grep '"phase":"ready"' > /dev/null; then ok=0; break; fi
     sleep 0.5
   done
   [ "$ok" = 0 ] && curl -fsS 'http://127.0.0.1:18765/api/items?offset=0&limit=5' > /dev/null && curl -fsS 'http://127.0.0.1:18765/api/search?index=0&k=3' > /dev/null || ok=1
