@@ -54,7 +54,8 @@ public sealed class ConvNeXtBlock : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var y = dwconv.forward(x).permute(0, 2, 3, 1);                                   // [B, H, W, C]
-        y = pwconv2.forward(nn.functional.gelu(pwconv1.forward(norm.forward(y))));
+        // The pointwise Linears in the current ComputePrecision; the residual sum promotes a bf16 branch back to float32.
+        y = ComputePrecision.Linear(pwconv2, nn.functional.gelu(ComputePrecision.Linear(pwconv1, norm.forward(y))));
         if (gamma is not null) y = gamma * y;
         y = y.permute(0, 3, 1, 2);                                                        // [B, C, H, W]
         return (x + drop_path.forward(y)).MoveToOuterDisposeScope();

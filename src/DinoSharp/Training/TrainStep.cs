@@ -125,7 +125,7 @@ public sealed class TrainStep : IDisposable
 
     static string DivergenceMessage(long step, StepTerms t)
     {
-        var bad = new[] { ("dino_local", t.DinoLocal), ("dino_global", t.DinoGlobal), ("koleo", t.Koleo), ("ibot", t.Ibot) }
+        var bad = new[] { ("dino_local", t.DinoLocal), ("dino_global", t.DinoGlobal), ("koleo", t.Koleo), ("ibot", t.Ibot), ("gram", t.Gram) }
             .Where(x => !double.IsFinite(x.Item2)).Select(x => $"{x.Item1} = {x.Item2}");
         return $"Step {step}: the loss is not finite ({string.Join(", ", bad.DefaultIfEmpty($"total = {t.Total}"))}). {Cures}";
     }

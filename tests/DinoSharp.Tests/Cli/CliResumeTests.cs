@@ -5,6 +5,7 @@ using DinoSharp.Training;
 namespace DinoSharp.Tests.Cli;
 
 /// <summary>Resume that does what it says: the run's own config, its planned length, and nothing left behind by a refused run.</summary>
+[Collection(DinoSharp.Tests.Reliability.ReliabilityCollection.Name)]
 public sealed class CliResumeTests : IDisposable
 {
     readonly TestImages files = new();

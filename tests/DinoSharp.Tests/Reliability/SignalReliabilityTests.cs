@@ -75,9 +75,14 @@ public sealed class SignalReliabilityTests(ITestOutputHelper output)
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// Tests that start `dino` child processes or train in this process run one at a time, and with no other test class
+/// beside them: the machine has two cores, and training in this process reseeds and draws from libtorch's global
+/// generator, which a parallel test drawing from it would disturb (an exact-resume comparison failed that way once).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ReliabilityCollection
 {
-    /// <summary>Tests that start `dino` child processes run one at a time (the machine has two cores).</summary>
+    /// <summary>The collection's name.</summary>
     public const string Name = "Reliability: dino child processes";
 }

@@ -1,0 +1,72 @@
+using DinoSharp.Interop;
+using DinoSharp.Layers;
+using DinoSharp.Models;
+using DinoSharp.Tests.Fixtures;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace DinoSharp.Tests.Models;
+
+/// <summary>
+/// The bf16 path of the DINOv3 ViT (RoPE attention, storage tokens, masked key bias, SwiGLU w1/w2/w3) against the
+/// reference outputs <see cref="Dinov3ParityTests"/> holds the fp32 path to. The bound is that of
+/// <see cref="Bf16ParityTests"/>: bfloat16 inputs to the products (ε = 2⁻⁸) accumulated in float32, with a float32
+/// residual stream, leave every cls and patch token within cosine 0.999 of the reference. RoPE rotates in the model's own
+/// rope dtype in both precisions, so the bf16-RoPE fixtures are held to the same bound. A bf16 region must also leave the
+/// fp32 forward bit for bit as it was.
+/// </summary>
+[Trait("Category", "Parity")]
+public sealed class Dinov3Bf16ParityTests(ITestOutputHelper output)
+{
+    const double MinCosine = 0.999;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var fx = ReferenceFixtures.V3;
+        var data = new TheoryData<string, string>();
+        foreach (var (model, config, _) in fx.Models())
+        {
+            if (!FixtureModels.IsDinov3VisionTransformer(config)) continue;
+            foreach (var tag in fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model && p[2] == "x_norm_clstoken")
+                .Select(p => p[1]).Distinct().Order(StringComparer.Ordinal))
+                data.Add(model, tag);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Bf16TokensPointWhereTheReferenceTokensPoint(string model, string tag)
+    {
+        var fx = ReferenceFixtures.V3;
+        var (_, configJson, files) = fx.Models().Single(m => m.Name == model);
+        bool masked = tag.EndsWith("_masked", StringComparison.Ordinal);
+        string input = masked ? tag[..^"_masked".Length] : tag;
+        using var vit = new DinoVisionTransformer(FixtureModels.Dinov3BackboneConfig(configJson));
+        BackboneCheckpoint.Load(vit, fx.PathOf(files[0]), CheckpointLayout.Meta);
+        vit.eval();
+
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.inference_mode();
+        var x = fx.Load("input_" + input);
+        var masks = masked ? fx.Load($"{model}__{input}_mask").to(ScalarType.Bool) : null;
+        var before = vit.ForwardFeatures(x, masks);
+        BackboneOutput features;
+        using (ComputePrecision.Use(Precision.Bf16))
+            features = vit.ForwardFeatures(x, masks);
+        Assert.Equal(ScalarType.Float32, features.ClsToken.dtype);
+        Assert.Equal(ScalarType.Float32, features.PatchTokens.dtype);
+        foreach (var (name, actual) in new[] { ("x_norm_clstoken", features.ClsToken), ("x_norm_patchtokens", features.PatchTokens) })
+        {
+            var expected = fx.Load($"{model}__{tag}__{name}");
+            var cos = nn.functional.cosine_similarity(actual.reshape(-1, actual.shape[^1]), expected.reshape(-1, expected.shape[^1]), dim: 1);
+            double min = cos.min().item<float>(), err = ReferenceFixtures.MaxAbsDiff(actual, expected);
+            output.WriteLine($"{model} {tag} {name}: min cosine {min:F6}, mean {cos.mean().item<float>():F6}, max abs error {err:E2}");
+            Assert.True(min >= MinCosine, $"{model} {tag} {name}: a token's cosine to the reference is {min:F6} < {MinCosine}");
+        }
+        var after = vit.ForwardFeatures(x, masks);
+        Assert.True(before.ClsToken.equal(after.ClsToken).all().item<bool>() && before.PatchTokens.equal(after.PatchTokens).all().item<bool>(),
+            "The fp32 forward changed after a bf16 region ran.");
+    }
+}
