@@ -19,6 +19,11 @@ public static class OpsBenchmark
             MatmulPrecision(2056, 384, 1536);
             return;
         }
+        if (args is ["bf16", ..])
+        {
+            Bf16Forward(args.Length > 1 ? args[1] : "vit_small", args.Length > 2 ? int.Parse(args[2]) : 8, args.Length > 3 ? int.Parse(args[3]) : 224);
+            return;
+        }
         string arch = args.Length > 0 ? args[0] : "vit_small";
         int batch = args.Length > 1 ? int.Parse(args[1]) : 8, size = args.Length > 2 ? int.Parse(args[2]) : 224;
         torch.manual_seed(0);
@@ -68,6 +73,66 @@ public static class OpsBenchmark
             Console.WriteLine($"{cases[i].Name,-32} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1} of the forward)");
         }
         MatmulPrecision(batch * n, d, 4 * d);
+    }
+
+    /// <summary>
+    /// Where a bf16 forward's time goes (`ops bf16 [arch] [batch] [size]`): the whole forward in fp32 and in a bf16
+    /// region, against its bf16 parts at the same shapes — the four products per block, the weight casts, the
+    /// activation casts, fused attention in bf16, GELU on bf16, LayerNorm and the promoted residual in float32.
+    /// </summary>
+    static void Bf16Forward(string arch, int batch, int size)
+    {
+        torch.manual_seed(0);
+        using var model = VisionTransformerVariants.Create(arch);
+        model.eval();
+        var c = VisionTransformerVariants.Get(arch);
+        long d = c.EmbedDim, p = c.PatchSize, grid = size / p, n = grid * grid + 1 + c.NumRegisterTokens, heads = c.NumHeads, m = batch * n;
+        using var guard = torch.inference_mode();
+        var x = torch.randn(batch, 3, size, size);
+        var bf = ScalarType.BFloat16;
+        var tokens = torch.randn(batch, n, d);
+        var tokensBf = tokens.to(bf);
+        var hiddenBf = torch.randn(batch, n, 4 * d).to(bf);
+        var q = torch.randn(batch, heads, n, d / heads).to(bf); var k = torch.randn(batch, heads, n, d / heads).to(bf); var v = torch.randn(batch, heads, n, d / heads).to(bf);
+        var wQkv = torch.randn(3 * d, d); var wProj = torch.randn(d, d); var wFc1 = torch.randn(4 * d, d); var wFc2 = torch.randn(d, 4 * d);
+        var (bQkv, bProj, bFc1, bFc2) = (wQkv.to(bf), wProj.to(bf), wFc1.to(bf), wFc2.to(bf));
+        var ln = nn.LayerNorm(d);
+        var gamma = torch.full(d, 1.0, dtype: ScalarType.Float32);
+        var cases = new (string Name, Func<Tensor> Run, int PerForward)[]
+        {
+            ("whole forward, fp32", () => model.ForwardFeatures(x).ClsToken, 1),
+            ("whole forward, bf16 region", () => { using var r = DinoSharp.Layers.ComputePrecision.Use(DinoSharp.Layers.Precision.Bf16); return model.ForwardFeatures(x).ClsToken; }, 1),
+            ("qkv product bf16", () => nn.functional.linear(tokensBf, bQkv), c.Depth),
+            ("proj product bf16", () => nn.functional.linear(tokensBf, bProj), c.Depth),
+            ("fc1 product bf16", () => nn.functional.linear(tokensBf, bFc1), c.Depth),
+            ("fc2 product bf16", () => nn.functional.linear(hiddenBf, bFc2), c.Depth),
+            ("weight casts (4 per block)", () => { wQkv.to(bf).Dispose(); wProj.to(bf).Dispose(); wFc1.to(bf).Dispose(); return wFc2.to(bf); }, c.Depth),
+            ("activation casts fp32→bf16 (2 per block)", () => tokens.to(bf), 2 * c.Depth),
+            ("attention: fused sdpa bf16", () => nn.functional.scaled_dot_product_attention(q, k, v), c.Depth),
+            ("gelu bf16", () => nn.functional.gelu(hiddenBf), c.Depth),
+            ("layernorm fp32", () => ln.forward(tokens), 2 * c.Depth + 1),
+            ("layerscale + residual: addcmul, bf16 branch", () => torch.addcmul(tokens, tokensBf, gamma, 1), 2 * c.Depth),
+            ("layerscale + residual: cast, then addcmul", () => { using var f = tokensBf.to(ScalarType.Float32); return torch.addcmul(tokens, f, gamma, 1); }, 2 * c.Depth),
+            ("attention: fused sdpa fp32", () => { using var q32 = q.to(ScalarType.Float32); using var k32 = k.to(ScalarType.Float32); using var v32 = v.to(ScalarType.Float32); return nn.functional.scaled_dot_product_attention(q32, k32, v32).to(bf); }, c.Depth),
+            ("attention: matmul + softmax bf16", () => torch.matmul(torch.matmul(q * (1.0 / Math.Sqrt(d / heads)), k.transpose(-2, -1)).to(ScalarType.Float32).softmax(-1).to(bf), v), c.Depth),
+        };
+        var times = cases.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < 5; round++)
+            for (int i = 0; i < cases.Length; i++)
+            {
+                using (var warm = cases[i].Run()) { }
+                var clock = Stopwatch.StartNew();
+                int reps = 0;
+                do { using var r = cases[i].Run(); reps++; } while (clock.Elapsed.TotalSeconds < 0.3);
+                times[i].Add(clock.Elapsed.TotalMilliseconds / reps);
+            }
+        double whole = Median(times[1]);
+        Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens ({m} rows); median of 5 interleaved rounds; shares of the bf16 forward");
+        for (int i = 0; i < cases.Length; i++)
+        {
+            double ms = Median(times[i]), perForward = ms * cases[i].PerForward;
+            Console.WriteLine($"{cases[i].Name,-42} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1})");
+        }
     }
 
     /// <summary>The MLP-shaped product in float32 and bfloat16 (the CPU may have bf16 dot-product instructions).</summary>

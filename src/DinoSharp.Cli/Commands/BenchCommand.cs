@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using DinoSharp.Benchmarking;
 using DinoSharp.Data;
+using DinoSharp.Eval;
 using DinoSharp.Layers;
 using DinoSharp.Interop.Onnx;
 using DinoSharp.Models;
@@ -32,6 +33,10 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--photos <FOLDER>")]
         [Description("Real photos for the bf16 accuracy figure and the ViT-S/14 training step (default /var/cache/dinosharp/photos; skipped when absent).")]
         public string Photos { get; init; } = "/var/cache/dinosharp/photos";
+
+        [CommandOption("--model <MODEL>")]
+        [Description("A trained model (a run folder, weights file, ...) for the bf16 accuracy on Fashion-MNIST: mean cosine bf16 vs fp32 on 256 test images, and kNN@20 (60,000 / 10,000 images) embedded both ways.")]
+        public string? Model { get; init; }
 
         [CommandOption("--no-vits-training")]
         [Description("Skip the ViT-S/14-sized training step (a few steps per precision; minutes on a loaded machine).")]
@@ -93,7 +98,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         // 2. Backbone inference.
         Log("ViT-S/14 inference, TorchSharp fp32 and bf16 and ONNX Runtime, alternated");
         torch.manual_seed(0);
-        InferenceMeasurement? vitsInf = null, vitsBf16Inf = null, ortInf = null, ortAttentionInf = null;
+        InferenceMeasurement? vitsInf = null, vitsBf16Inf = null, ortInf = null, ortAttentionInf = null, ortInt8Inf = null;
         using (var vit = new DinoVisionTransformer(vits))
         {
             var onnxDir = Directory.CreateTempSubdirectory("dinosharp-bench-");
@@ -103,9 +108,12 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                 var options = new OnnxExportOptions { Height = VitsSize, Width = VitsSize, Outputs = OnnxOutputs.Cls | OnnxOutputs.Patch };
                 string standard = Path.Combine(onnxDir.FullName, "vits14.onnx"), attention = Path.Combine(onnxDir.FullName, "vits14-attention.onnx");
                 OnnxExporter.Export(vit, standard, options);
+                string int8 = Path.Combine(onnxDir.FullName, "vits14-int8.onnx");
                 OnnxExporter.Export(vit, attention, options with { OrtAttention = true });
+                OnnxExporter.Export(vit, int8, options with { Int8Linears = true });
                 using var ort = new OnnxBackboneEmbedder(standard, threads: threads);
                 using var ortAttention = new OnnxBackboneEmbedder(attention, threads: threads);
+                using var ortInt8 = new OnnxBackboneEmbedder(int8, threads: threads);
                 // Best of two alternating rounds: other work on a shared machine only ever slows a round down.
                 for (int round = 0; round < 2; round++)
                 {
@@ -117,6 +125,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                     }
                     ortInf = Faster(ortInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime", ort, vits, VitsSize, VitsBatch, minSeconds: 2));
                     ortAttentionInf = Faster(ortAttentionInf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime + Attention op", ortAttention, vits, VitsSize, VitsBatch, minSeconds: 2));
+                    ortInt8Inf = Faster(ortInt8Inf, InferenceThroughput.Measure("ViT-S/14, ONNX Runtime int8 Linears", ortInt8, vits, VitsSize, VitsBatch, minSeconds: 2) with { Precision = "int8" });
                 }
             }
             finally
@@ -136,13 +145,15 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             }
             (cpuInf, cpuBf16Inf) = (f32!, b16!);
         }
-        InferenceMeasurement[] inference = [vitsInf!, vitsBf16Inf!, ortInf!, ortAttentionInf!, cpuInf, cpuBf16Inf, .. Dinov3Bench.Measure(threads, Log)];
+        InferenceMeasurement[] inference = [vitsInf!, vitsBf16Inf!, ortInf!, ortAttentionInf!, ortInt8Inf!, cpuInf, cpuBf16Inf, .. Dinov3Bench.Measure(threads, Log)];
         foreach (var m in inference)
         {
-            var fp32 = m == vitsBf16Inf ? vitsInf : m == cpuBf16Inf ? cpuInf : null;
+            var fp32 = m == vitsBf16Inf ? vitsInf : m == cpuBf16Inf ? cpuInf : m == ortInt8Inf ? ortInf : null;
+            // No int8 limit is measured (libtorch has no CPU int8 matmul to time): its float-equivalent rate is set against the fp32 limit.
+            string limitOf = m.Precision == "int8" ? "fp32" : m.Precision;
             rows.Add(new Row("inference", $"{m.Name} {m.ImageSize} px, batch {m.BatchSize}", $"{F(m.ImagesPerSecond)} images/s",
-                $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / LimitOf(m.Precision), "P0")} of the {m.Precision} limit" +
-                (fp32 is null ? "" : $"; {F(m.ImagesPerSecond / fp32.ImagesPerSecond, "F2")}× fp32")));
+                $"{F(m.FlopsPerImage.Total / 1e9, "F3")} GFLOP/image → {F(m.GflopsPerSecond)} GFLOP/s = {F(m.GflopsPerSecond / LimitOf(limitOf), "P0")} of the {limitOf} limit" +
+                (fp32 is null ? "" : $"; {F(m.ImagesPerSecond / fp32.ImagesPerSecond, "F2")}× {(m == ortInt8Inf ? "ONNX Runtime fp32" : "fp32")}")));
         }
 
         // 3. Training steps of the default config in both precisions, then a ViT-S/14-sized step (model only).
@@ -196,6 +207,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
 
         // 4. The accuracy cost of bf16: ViT-S/14 with LayerScale 1 (seed 0, so the output depends on the image) on real photos.
         PrecisionAgreement? agreement = null;
+        (double Mean, double Min)? int8Agreement = null;
         if (Directory.Exists(s.Photos))
         {
             Log($"bf16 against fp32 on the photos in {s.Photos}");
@@ -205,13 +217,27 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             using var vit = new DinoVisionTransformer(vits with { InitValues = 1.0 });
             using var extractor = new FeatureExtractor(vit, new Preprocessing { Size = VitsSize, ResizeShorter = 256 });
             agreement = PrecisionAgreement.Measure(extractor, images);
+            int8Agreement = OnnxInt8Agreement(vit, extractor, images, threads);
             rows.Add(new Row("accuracy", $"bf16 vs fp32, ViT-S/14 LayerScale 1 seed 0, {agreement.Images} photos", $"cls {F(agreement.ClsMeanCosine, "F5")}",
                 $"mean cosine (min {F(agreement.ClsMinCosine, "F5")})"));
             rows.Add(new Row("accuracy", "  patch tokens", $"{F(agreement.PatchMeanCosine, "F5")}", $"mean cosine (min {F(agreement.PatchMinCosine, "F5")})"));
+            rows.Add(new Row("accuracy", "  ONNX Runtime int8 Linears vs fp32, cls", $"{F(int8Agreement.Value.Mean, "F5")}", $"mean cosine (min {F(int8Agreement.Value.Min, "F5")})"));
         }
         else
         {
             rows.Add(new Row("accuracy", "bf16 vs fp32 on real photos", "skipped", $"no folder {s.Photos} (--photos)"));
+        }
+
+        // 4b. The same for a trained model on Fashion-MNIST, and what it does to kNN@20.
+        TrainedAgreement? trained = null;
+        if (s.Model is not null)
+        {
+            Log($"bf16 against fp32 for {s.Model} on Fashion-MNIST");
+            trained = TrainedAgreement.Measure(s.Model);
+            rows.Add(new Row("accuracy", $"bf16 vs fp32, {s.Model}, {trained.Cosine.Images} Fashion-MNIST test images", $"cls {F(trained.Cosine.ClsMeanCosine, "F5")}",
+                $"mean cosine (min {F(trained.Cosine.ClsMinCosine, "F5")})"));
+            rows.Add(new Row("accuracy", "  patch tokens", $"{F(trained.Cosine.PatchMeanCosine, "F5")}", $"mean cosine (min {F(trained.Cosine.PatchMinCosine, "F5")})"));
+            rows.Add(new Row("accuracy", "  kNN@20, 60,000 / 10,000 images", $"bf16 {F(trained.KnnBf16, "P2")}", $"fp32 {F(trained.KnnFp32, "P2")}"));
         }
 
         // 5. Memory.
@@ -278,7 +304,18 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                     cls_mean_cosine = agreement.ClsMeanCosine, cls_min_cosine = agreement.ClsMinCosine,
                     patch_mean_cosine = agreement.PatchMeanCosine, patch_min_cosine = agreement.PatchMinCosine,
                 },
-                onnx_runtime_reduced_precision = "not tried (int8 MatMulInteger / bf16 graphs)",
+                bf16_accuracy_trained = trained is null ? null : new
+                {
+                    model = s.Model, images = trained.Cosine.Images,
+                    cls_mean_cosine = trained.Cosine.ClsMeanCosine, cls_min_cosine = trained.Cosine.ClsMinCosine,
+                    patch_mean_cosine = trained.Cosine.PatchMeanCosine, patch_min_cosine = trained.Cosine.PatchMinCosine,
+                    knn20_fp32 = trained.KnnFp32, knn20_bf16 = trained.KnnBf16,
+                },
+                onnx_runtime_int8 = new
+                {
+                    speedup_over_ort_fp32 = ortInt8Inf!.ImagesPerSecond / ortInf!.ImagesPerSecond,
+                    cls_mean_cosine_vs_fp32 = int8Agreement?.Mean, cls_min_cosine_vs_fp32 = int8Agreement?.Min,
+                },
                 data_pipeline_images_per_second = dataRate,
                 memory = new
                 {
@@ -296,6 +333,52 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         AnsiConsole.Write(table);
         foreach (var path in written) Console.WriteLine($"Wrote {path}");
         return CliRunner.Ok;
+    }
+
+    /// <summary>cls cosine between <paramref name="vit"/> exported with int8 Linears and the fp32 torch forward, through ONNX Runtime, on <paramref name="images"/>.</summary>
+    static (double Mean, double Min) OnnxInt8Agreement(DinoVisionTransformer vit, FeatureExtractor extractor, IReadOnlyList<RgbImage> images, int threads)
+    {
+        var dir = Directory.CreateTempSubdirectory("dinosharp-bench-int8-");
+        try
+        {
+            string path = Path.Combine(dir.FullName, "int8.onnx");
+            OnnxExporter.Export(vit, path, new OnnxExportOptions { Preprocessing = extractor.Preprocessing, Outputs = OnnxOutputs.Cls, Int8Linears = true });
+            using var ort = new OnnxBackboneEmbedder(path, threads: threads);
+            using var scope = torch.NewDisposeScope();
+            var saved = extractor.Precision;
+            extractor.Precision = Precision.Fp32;
+            var reference = extractor.Extract(images).ClsToken;
+            extractor.Precision = saved;
+            var cosine = torch.nn.functional.cosine_similarity(reference, ort.Embed(images), dim: 1).data<float>().ToArray();
+            return (cosine.Average(c => (double)c), cosine.Min());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>bf16 against fp32 for a trained model on Fashion-MNIST: token cosines on 256 test images, and kNN@20 on the full splits embedded in each precision.</summary>
+    sealed record TrainedAgreement(PrecisionAgreement Cosine, double KnnFp32, double KnnBf16)
+    {
+        public static TrainedAgreement Measure(string model)
+        {
+            if (ModelResolver.IsRawPixels(model)) throw new UserErrorException($"--model {model}: raw pixels have no precision to compare; give a trained model (a run folder).");
+            var train = DatasetSpec.Open("fashion-mnist:train");
+            var test = DatasetSpec.Open("fashion-mnist:test");
+            using var opened = ModelResolver.Open(model);
+            if (opened is not BackboneEmbedder embedder)
+                throw new UserErrorException($"--model {model}: bf16 applies to a TorchSharp backbone (a run folder, weights file or random:<arch>), not to {opened.Identity}.");
+            var cosine = PrecisionAgreement.Measure(embedder.Extractor, Enumerable.Range(0, Math.Min(test.Count, 256)).Select(test.Load).ToList());
+            double Knn(Precision precision)
+            {
+                embedder.Extractor.Precision = precision;
+                using var data = LabelledFeatures.Embed(embedder, train, test);
+                using var knn = new KnnClassifier(data.TrainX, data.TrainY, data.ClassNames.Count, new KnnOptions { Ks = [20] });
+                return knn.Evaluate(data.TestX, data.TestY).PerK[0].Top1;
+            }
+            return new TrainedAgreement(cosine, Knn(Precision.Fp32), Knn(Precision.Bf16));
+        }
     }
 
     static IEnumerable<(string, double)> Phases(StepProfile p) =>

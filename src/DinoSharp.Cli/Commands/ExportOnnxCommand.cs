@@ -27,6 +27,10 @@ internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
         [Description("Write attention as ONNX Runtime's com.microsoft Attention op (faster in ORT; the file then needs ONNX Runtime).")]
         public bool OrtAttention { get; init; }
 
+        [CommandOption("--int8")]
+        [Description("Store the Linears' weights in int8 and run them as ONNX Runtime's DynamicQuantizeMatMul (smaller; faster only where docs/performance.md says; embeddings differ from fp32's and get their own identity).")]
+        public bool Int8 { get; init; }
+
         [CommandOption("--opset <N>")]
         [Description("ONNX opset, 17 (default) to 21.")]
         public int Opset { get; init; } = OnnxExporter.DefaultOpset;
@@ -50,6 +54,7 @@ internal sealed class ExportOnnxCommand : Command<ExportOnnxCommand.Settings>
             Outputs = s.Outputs is null ? null : OnnxMetadata.ParseOutputs(s.Outputs),
             Opset = s.Opset,
             OrtAttention = s.OrtAttention,
+            Int8Linears = s.Int8,
             Preprocessing = resolved.Preprocessing,
             Source = resolved.Source,
             SourceSha256 = resolved.WeightsSha256,

@@ -32,10 +32,8 @@ public sealed class DinoHead : Module<Tensor, Tensor>
     public DinoHead(int inDim, int outDim = 65536, int hiddenDim = 2048, int bottleneckDim = 256, int nlayers = 3, bool mlpBias = true)
         : base(nameof(DinoHead))
     {
-        if (inDim <= 0 || outDim <= 0 || hiddenDim <= 0 || bottleneckDim <= 0)
-            throw new ArgumentOutOfRangeException(nameof(inDim), $"Head sizes must be positive (in={inDim}, out={outDim}, hidden={hiddenDim}, bottleneck={bottleneckDim}).");
-        nlayers = Math.Max(nlayers, 1);
-        mlp = ProjectionMlp.Build(nlayers, inDim, hiddenDim, bottleneckDim, mlpBias);
+        ProjectionMlp.CheckSizes(inDim, outDim, hiddenDim, bottleneckDim);
+        mlp = ProjectionMlp.Build(Math.Max(nlayers, 1), inDim, hiddenDim, bottleneckDim, mlpBias);
         last_layer = new WeightNormLinear(bottleneckDim, outDim);
         InDim = inDim;
         OutDim = outDim;
@@ -58,26 +56,7 @@ public sealed class DinoHead : Module<Tensor, Tensor>
     }
 
     /// <summary>The L2-normalised MLP output [..., bottleneck] that is fed to the prototypes.</summary>
-    public Tensor NormalizedBottleneck(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.shape.Length == 0 || x.shape[^1] != InDim)
-            throw new ArgumentException($"DinoHead expects [..., {InDim}], got [{string.Join(", ", x.shape)}].", nameof(x));
-        using var scope = torch.NewDisposeScope();
-        var h = Mlp(x);
-        if (h.dtype != x.dtype) h = h.to(x.dtype);   // in bf16 the L2 norm is taken in the input's float32
-        return ProjectionMlp.NormalizeBottleneck(h).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The MLP, its Linears in the current <see cref="ComputePrecision"/>.</summary>
-    Tensor Mlp(Tensor x)
-    {
-        if (!ComputePrecision.IsBf16) return mlp.call(x);
-        var layers = mlp is Sequential sequential ? sequential.children() : [mlp];
-        foreach (var layer in layers)
-            x = layer is Linear linear ? ComputePrecision.Linear(linear, x) : ((Module<Tensor, Tensor>)layer).call(x);
-        return x;
-    }
+    public Tensor NormalizedBottleneck(Tensor x) => ProjectionMlp.NormalizedBottleneck(mlp, x, InDim, nameof(DinoHead));
 
     /// <summary>The effective prototype matrix g·v/‖v_row‖ [K, bottleneck].</summary>
     public Tensor EffectiveLastLayerWeight() => last_layer.EffectiveWeight();

@@ -31,8 +31,7 @@ public sealed class DinoV3Head : Module<Tensor, Tensor>
     public DinoV3Head(int inDim, int outDim = 65536, int hiddenDim = 2048, int bottleneckDim = 256, int nlayers = 3, bool mlpBias = true)
         : base(nameof(DinoV3Head))
     {
-        if (inDim <= 0 || outDim <= 0 || hiddenDim <= 0 || bottleneckDim <= 0)
-            throw new ArgumentOutOfRangeException(nameof(inDim), $"Head sizes must be positive (in={inDim}, out={outDim}, hidden={hiddenDim}, bottleneck={bottleneckDim}).");
+        ProjectionMlp.CheckSizes(inDim, outDim, hiddenDim, bottleneckDim);
         mlp = ProjectionMlp.Build(Math.Max(nlayers, 1), inDim, hiddenDim, bottleneckDim, mlpBias);
         last_layer = ProjectionMlp.InitLinear(bottleneckDim, outDim, bias: false);
         InDim = inDim;
@@ -55,16 +54,9 @@ public sealed class DinoV3Head : Module<Tensor, Tensor>
         return last_layer.call(NormalizedBottleneck(x)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The L2-normalised MLP output [..., bottleneck] (the reference's forward with no_last_layer=True).</summary>
+    /// <summary>The L2-normalised MLP output [..., bottleneck] (the reference's forward with no_last_layer=True), the MLP's Linears in the current <see cref="Layers.ComputePrecision"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="x"/> does not end with <see cref="InDim"/>.</exception>
-    public Tensor NormalizedBottleneck(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.shape.Length == 0 || x.shape[^1] != InDim)
-            throw new ArgumentException($"DinoV3Head expects [..., {InDim}], got [{string.Join(", ", x.shape)}].", nameof(x));
-        using var scope = torch.NewDisposeScope();
-        return ProjectionMlp.NormalizeBottleneck(mlp.call(x)).MoveToOuterDisposeScope();
-    }
+    public Tensor NormalizedBottleneck(Tensor x) => ProjectionMlp.NormalizedBottleneck(mlp, x, InDim, nameof(DinoV3Head));
 
     /// <summary>The prototypes alone, bottleneck [..., bottleneck] → logits [..., K] (the reference's only_last_layer=True).</summary>
     public Tensor Prototypes(Tensor bottleneck)

@@ -29,6 +29,32 @@ internal static class ProjectionMlp
         return Sequential(layers);
     }
 
+    /// <summary>Throws when a head size is not positive.</summary>
+    public static void CheckSizes(int inDim, int outDim, int hiddenDim, int bottleneckDim)
+    {
+        if (inDim <= 0 || outDim <= 0 || hiddenDim <= 0 || bottleneckDim <= 0)
+            throw new ArgumentOutOfRangeException(nameof(inDim), $"Head sizes must be positive (in={inDim}, out={outDim}, hidden={hiddenDim}, bottleneck={bottleneckDim}).");
+    }
+
+    /// <summary>
+    /// x [..., D] → the L2-normalised MLP output [..., bottleneck], the MLP's Linears in the current
+    /// <see cref="ComputePrecision"/> and the norm taken in the input's dtype (float32 under bf16).
+    /// </summary>
+    public static Tensor NormalizedBottleneck(Module<Tensor, Tensor> mlp, Tensor x, int inDim, string head)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.shape.Length == 0 || x.shape[^1] != inDim)
+            throw new ArgumentException($"{head} expects [..., {inDim}], got [{string.Join(", ", x.shape)}].", nameof(x));
+        using var scope = torch.NewDisposeScope();
+        var h = x;
+        if (!ComputePrecision.IsBf16) h = mlp.call(x);
+        else
+            foreach (var layer in mlp is Sequential sequential ? sequential.children() : [mlp])
+                h = layer is Linear linear ? ComputePrecision.Linear(linear, h) : ((Module<Tensor, Tensor>)layer).call(h);
+        if (h.dtype != x.dtype) h = h.to(x.dtype);
+        return NormalizeBottleneck(h).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The L2 normalisation after the MLP: eps 1e-6 in half precision so the clamp is representable, else 1e-12.</summary>
     public static Tensor NormalizeBottleneck(Tensor h) =>
         functional.normalize(h, p: 2, dim: -1, eps: h.dtype == ScalarType.Float16 ? 1e-6 : 1e-12);

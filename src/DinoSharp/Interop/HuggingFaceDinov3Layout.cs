@@ -71,7 +71,7 @@ public static partial class HuggingFaceDinov3Layout
             if (key == "mask_token") { result.Add(new("embeddings.mask_token", t.reshape(1, 1, -1))); continue; }
             var emb = Embeddings.FirstOrDefault(e => e.Meta == key);
             if (emb.Hf is not null) { result.Add(new(emb.Hf, t)); continue; }
-            var m = MetaBlockKey().Match(key);
+            var m = HuggingFaceLayout.MetaBlockKey().Match(key);
             if (!m.Success) throw new CheckpointException($"Meta key '{key}' has no Hugging Face DINOv3ViTModel equivalent.");
             string prefix = $"layer.{m.Groups[1].Value}.";
             string rest = m.Groups[2].Value;
@@ -84,7 +84,7 @@ public static partial class HuggingFaceDinov3Layout
                 result.Add(new(prefix + "attention.v_proj." + leaf, qkv[2].contiguous()));
                 continue;
             }
-            result.Add(new(prefix + (TryMapPart(rest, BlockParts)
+            result.Add(new(prefix + (HuggingFaceLayout.TryMapPart(rest, BlockParts)
                 ?? throw new CheckpointException($"Meta key '{key}' has no Hugging Face DINOv3ViTModel equivalent.")), t));
         }
         return result;
@@ -120,7 +120,7 @@ public static partial class HuggingFaceDinov3Layout
             }
             // up_proj is fc1 of an MLP but w2 of a gated MLP.
             var map = config.FfnLayer == FeedForwardKind.SwiGLU ? BlockParts.Where(p => p.Meta != "mlp.fc1" && p.Meta != "mlp.fc2") : BlockParts.Where(p => !p.Meta.StartsWith("mlp.w", StringComparison.Ordinal));
-            var mapped = TryMapPart(rest, map.Select(p => (p.Hf, p.Meta)).ToArray());
+            var mapped = HuggingFaceLayout.TryMapPart(rest, map.Select(p => (p.Hf, p.Meta)).ToArray());
             result[mapped is null ? key : prefix + mapped] = t;
         }
         foreach (var (key, set) in parts)
@@ -265,17 +265,6 @@ public static partial class HuggingFaceDinov3Layout
     }
 
     static double ReferenceDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
-
-    static string? TryMapPart(string rest, IEnumerable<(string From, string To)> map)
-    {
-        foreach (var (from, to) in map)
-            if (rest == from || rest.StartsWith(from + ".", StringComparison.Ordinal))
-                return to + rest[from.Length..];
-        return null;
-    }
-
-    [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
-    private static partial Regex MetaBlockKey();
 
     [GeneratedRegex(@"^layer\.(\d+)\.(.+)$")]
     private static partial Regex HfBlockKey();

@@ -186,7 +186,8 @@ public static partial class HuggingFaceLayout
         catch (ArgumentException e) { throw new CheckpointException($"{path}: {e.Message}", e); }
     }
 
-    static string? TryMapPart(string rest, IEnumerable<(string From, string To)> map)
+    /// <summary>The key part <paramref name="rest"/> renamed by the first (from, to) pair that is it or a prefix of it ending at a dot; null when none is.</summary>
+    internal static string? TryMapPart(string rest, IEnumerable<(string From, string To)> map)
     {
         foreach (var (from, to) in map)
             if (rest == from || rest.StartsWith(from + ".", StringComparison.Ordinal))
@@ -195,7 +196,7 @@ public static partial class HuggingFaceLayout
     }
 
     [GeneratedRegex(@"^blocks\.(\d+)\.(.+)$")]
-    private static partial Regex MetaBlockKey();
+    internal static partial Regex MetaBlockKey();
 
     [GeneratedRegex(@"^encoder\.layer\.(\d+)\.(.+)$")]
     private static partial Regex HfBlockKey();

@@ -57,7 +57,7 @@ public sealed class OnnxBackboneEmbedder : IImageEmbedder
             if (imageSize is not null) CheckImageSize();
             if (Preprocessing.Size % Metadata.Architecture.PatchSize != 0)
                 throw new ArgumentException($"Image size {Preprocessing.Size} is not a multiple of the patch size {Metadata.Architecture.PatchSize}.");
-            Identity = ModelIdentity.Of(Metadata.Architecture, Metadata.SourceSha256, Preprocessing, BackboneEmbedder.KindName(kind));
+            Identity = ModelIdentity.Of(Metadata.Architecture, Metadata.SourceSha256, Preprocessing, BackboneEmbedder.KindName(kind), Metadata.Precision);
         }
         catch
         {

@@ -17,6 +17,20 @@ public static class Mpirun
     /// <summary>Runs `mpirun -np <paramref name="ranks"/> --oversubscribe dino ARGS` to the end: (exit code, stdout, stderr).</summary>
     public static (int ExitCode, string Stdout, string Stderr) RunDino(int ranks, IEnumerable<string> args, TimeSpan? timeout = null)
     {
+        using var process = StartDino(ranks, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mpirun -np {ranks} dino {string.Join(' ', args)} did not finish in time. stderr: {stderr.Result}");
+        }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts `mpirun -np <paramref name="ranks"/> --oversubscribe dino ARGS` with stdout and stderr redirected.</summary>
+    public static Process StartDino(int ranks, IEnumerable<string> args)
+    {
         var info = new ProcessStartInfo(Path ?? throw new InvalidOperationException(Missing))
         {
             RedirectStandardOutput = true,
@@ -27,15 +41,41 @@ public static class Mpirun
         // CI runs as root, which Open MPI refuses unless told it is intended.
         info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
+        return Process.Start(info)!;
+    }
+
+    /// <summary>
+    /// The pid of the process of rank <paramref name="rank"/> started by the mpirun process <paramref name="mpirunPid"/>
+    /// (a descendant whose environment has OMPI_COMM_WORLD_RANK=rank), or null while there is none.
+    /// </summary>
+    public static int? RankPid(int mpirunPid, int rank)
+    {
+        string wanted = $"OMPI_COMM_WORLD_RANK={rank}";
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"mpirun -np {ranks} dino {string.Join(' ', args)} did not finish in time. stderr: {stderr.Result}");
+            if (!int.TryParse(System.IO.Path.GetFileName(dir), out int pid) || pid == mpirunPid) continue;
+            try
+            {
+                if (!DescendsFrom(pid, mpirunPid)) continue;
+                var environ = File.ReadAllText(System.IO.Path.Combine(dir, "environ")).Split('\0');
+                if (environ.Contains(wanted)) return pid;
+            }
+            catch (IOException) { }          // the process ended while we looked
+            catch (UnauthorizedAccessException) { }
         }
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        return null;
+    }
+
+    static bool DescendsFrom(int pid, int ancestor)
+    {
+        for (int depth = 0; depth < 8 && pid > 1; depth++)
+        {
+            // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+            if (pid == ancestor) return true;
+        }
+        return false;
     }
 }
 

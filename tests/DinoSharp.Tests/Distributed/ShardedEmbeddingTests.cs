@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using DinoSharp.Distributed;
 using DinoSharp.Eval;
 using DinoSharp.Tests.Cli;
 using DinoSharp.Tests.Reliability;
@@ -57,6 +59,54 @@ public sealed class ShardedEmbeddingTests(WholeStoreFixture fixture) : IClassFix
         Merge(store);
         AssertSameStore(fixture.Whole, store);
     }
+
+    /// <summary>
+    /// One rank's `dino embed` killed with SIGKILL under mpirun (after a few complete chunks of its shard) and the same
+    /// mpirun command run again: that rank continues from its last complete chunk, the other's shard is kept or
+    /// redone, and the merged store is byte-identical to the single-process one.
+    /// </summary>
+    [MpiFact]
+    [Trait("Category", "Mpi")]
+    public void A_rank_killed_under_mpirun_resumes_its_shard_and_the_merge_is_the_single_process_store()
+    {
+        Requires.FashionMnist();
+        string store = Path.Combine(fixture.Folder, "mpi-killed");
+        var args = Embed(store, "--chunk", "1");   // a chunk per batch of 256: 20 chunks in rank 0's 5,000 images
+        string shard0 = EmbeddingShards.PathOf(store, new Shard(0, 2));
+        string partial = EmbeddingChunkFolder.FolderOf(shard0);
+
+        using (var mpirun = Mpirun.StartDino(2, args))
+        {
+            var stderr = mpirun.StandardError.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            int? rank0 = null;
+            while (rank0 is null && !mpirun.HasExited && clock.Elapsed < TimeSpan.FromMinutes(1)) rank0 = Mpirun.RankPid(mpirun.Id, 0);
+            Assert.True(rank0 is not null, $"no rank 0 process under mpirun: {(mpirun.HasExited ? stderr.Result : "")}");
+            while (Done(partial) < 3 && !mpirun.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(1);
+            Assert.True(kill(rank0.Value, 9) == 0, $"rank 0 (pid {rank0}) ended before the kill: {(mpirun.HasExited ? stderr.Result : "")}");
+            if (!mpirun.WaitForExit(TimeSpan.FromMinutes(1))) mpirun.Kill(entireProcessTree: true);
+            mpirun.WaitForExit();
+            Assert.NotEqual(0, mpirun.ExitCode);   // mpirun reports the killed rank
+        }
+        int done = Done(partial);
+        Assert.InRange(done, 3, 19);
+        Assert.False(File.Exists(shard0 + ".safetensors"));   // nothing under the shard's name before it is complete
+
+        var (code, stdout, stderr2) = Mpirun.RunDino(2, args);
+        Assert.True(code == 0, stdout + stderr2);
+        Assert.Contains("taking over a stale writer lock", stderr2);   // the killed rank's lock
+        Assert.False(Directory.Exists(partial));
+        Merge(store);
+        AssertSameStore(fixture.Whole, store);
+        ReliabilityFigures.Fault(nameof(ShardedEmbeddingTests), "SIGKILL of one rank of dino embed under mpirun", 1, 1, 0,
+            $"rank 0 killed after {done} of 20 chunks; merged store byte-identical");
+    }
+
+    static int Done(string partial) =>
+        Directory.Exists(partial) ? Directory.GetDirectories(partial, "chunk-*").Length : 0;
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern int kill(int pid, int sig);
 
     [SkippableFact]
     public void Merge_refuses_shards_that_do_not_cover_the_dataset_once_with_one_model()

@@ -98,6 +98,27 @@ public sealed class ReferenceFixtures
             m.Value.GetProperty("config"),
             m.Value.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray()));
 
+    /// <summary>
+    /// The input tags the reference ran <paramref name="model"/> on, read from its output names
+    /// <c>model__tag__output</c> (a tag is an input name, with <c>aa_</c> before it for an antialiased resize and
+    /// <c>_masked</c> after it for a masked run), in ordinal order; only tags with <paramref name="output"/> when given.
+    /// </summary>
+    public IEnumerable<string> InputTags(string model, string? output = null) =>
+        Tensors.Keys.Select(n => n.Split("__"))
+            .Where(p => p.Length == 3 && p[0] == model && (output is null || p[2] == output))
+            .Select(p => p[1]).Distinct().Order(StringComparer.Ordinal);
+
+    /// <summary>(model, checkpoint file, input tag) for every checkpoint file and input tag of the models <paramref name="isModel"/> accepts.</summary>
+    public TheoryData<string, string, string> OutputCases(Func<JsonElement, bool> isModel)
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var (model, config, files) in Models().Where(m => isModel(m.Config)))
+            foreach (var file in files)
+                foreach (var tag in InputTags(model))
+                    data.Add(model, file, tag);
+        return data;
+    }
+
     public JsonElement LossConfig => Manifest.GetProperty("loss_config");
 
     /// <summary>Named argument sets of the DINOv3 fixtures (<c>cases.&lt;name&gt;.args</c>), e.g. the Gram loss cases.</summary>

@@ -39,8 +39,7 @@ public sealed class Dinov3OnnxExportTests(ITestOutputHelper log) : IDisposable
     /// <summary>The fixture inputs the reference ran <paramref name="model"/> on, then random images at two more sizes (non-square included).</summary>
     static List<(string Name, Tensor X)> Inputs(string model, int patch)
     {
-        var names = Fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model && !p[1].EndsWith("_masked", StringComparison.Ordinal))
-            .Select(p => p[1]).Distinct().Order(StringComparer.Ordinal).ToList();
+        var names = Fx.InputTags(model).Where(t => !t.EndsWith("_masked", StringComparison.Ordinal)).ToList();
         var inputs = names.Select(n => (n, Fx.Load("input_" + n))).ToList();
         var generator = new torch.Generator(7);
         foreach (var (h, w) in new[] { (3, 5), (7, 2) })

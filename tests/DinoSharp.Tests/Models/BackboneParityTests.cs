@@ -15,23 +15,7 @@ public sealed class BackboneParityTests
 {
     const double Tolerance = 1e-5;
 
-    public static TheoryData<string, string, string> Cases()
-    {
-        var fx = ReferenceFixtures.Instance;
-        var data = new TheoryData<string, string, string>();
-        foreach (var (model, config, files) in fx.Models())
-        {
-            if (!FixtureModels.IsVisionTransformer(config)) continue;
-            var tags = fx.Tensors.Keys
-                .Select(n => n.Split("__"))
-                .Where(p => p.Length == 3 && p[0] == model)
-                .Select(p => p[1]).Distinct().OrderBy(t => t, StringComparer.Ordinal);
-            foreach (var file in files)
-                foreach (var tag in tags)
-                    data.Add(model, file, tag);
-        }
-        return data;
-    }
+    public static TheoryData<string, string, string> Cases() => ReferenceFixtures.Instance.OutputCases(FixtureModels.IsVisionTransformer);
 
     [Theory]
     [MemberData(nameof(Cases))]

@@ -28,8 +28,7 @@ public sealed class Bf16ParityTests(ITestOutputHelper output)
         foreach (var (model, config, _) in fx.Models())
         {
             if (!FixtureModels.IsVisionTransformer(config)) continue;
-            foreach (var tag in fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model && p[2] == "x_norm_clstoken")
-                .Select(p => p[1]).Where(t => !t.StartsWith("aa_", StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal))
+            foreach (var tag in fx.InputTags(model, "x_norm_clstoken").Where(t => !t.StartsWith("aa_", StringComparison.Ordinal)))
                 data.Add(model, tag);
         }
         return data;

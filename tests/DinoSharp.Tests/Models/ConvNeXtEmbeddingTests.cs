@@ -58,8 +58,7 @@ public sealed class ConvNeXtEmbeddingTests(ITestOutputHelper output) : IDisposab
         Assert.StartsWith("ConvNeXt(depths", embedder.Identity.Architecture);
 
         // Every fixture input the model has outputs for, whatever its size (the extractor takes preprocessed tensors).
-        var inputs = Fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model && p[2] == "x_norm_clstoken")
-            .Select(p => p[1]).ToList();
+        var inputs = Fx.InputTags(model, "x_norm_clstoken").ToList();
         Assert.NotEmpty(inputs);
         foreach (var input in inputs)
         {

@@ -18,23 +18,7 @@ public sealed class ConvNeXtParityTests(ITestOutputHelper output)
     const double Tolerance = 1e-5;
     static ReferenceFixtures Fx => ReferenceFixtures.V3;
 
-    public static TheoryData<string, string, string> Cases()
-    {
-        var data = new TheoryData<string, string, string>();
-        foreach (var (model, config, files) in Fx.Models())
-        {
-            if (!V3FixtureModels.IsConvNeXt(config)) continue;
-            foreach (var file in files)
-                foreach (var tag in Tags(model))
-                    data.Add(model, file, tag);
-        }
-        return data;
-    }
-
-    /// <summary>The input tags of a model's outputs, '&lt;model&gt;__&lt;tag&gt;__&lt;output&gt;' (tag: an input, or '&lt;input&gt;_masked').</summary>
-    static IEnumerable<string> Tags(string model) =>
-        Fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model)
-            .Select(p => p[1]).Distinct().Order(StringComparer.Ordinal);
+    public static TheoryData<string, string, string> Cases() => Fx.OutputCases(V3FixtureModels.IsConvNeXt);
 
     [Theory]
     [MemberData(nameof(Cases))]

@@ -28,8 +28,7 @@ public sealed class Dinov3Bf16ParityTests(ITestOutputHelper output)
         foreach (var (model, config, _) in fx.Models())
         {
             if (!FixtureModels.IsDinov3VisionTransformer(config)) continue;
-            foreach (var tag in fx.Tensors.Keys.Select(n => n.Split("__")).Where(p => p.Length == 3 && p[0] == model && p[2] == "x_norm_clstoken")
-                .Select(p => p[1]).Distinct().Order(StringComparer.Ordinal))
+            foreach (var tag in fx.InputTags(model, "x_norm_clstoken"))
                 data.Add(model, tag);
         }
         return data;

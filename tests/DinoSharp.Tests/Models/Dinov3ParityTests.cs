@@ -18,23 +18,7 @@ public sealed class Dinov3ParityTests
 {
     const double Tolerance = 1e-5;
 
-    public static TheoryData<string, string, string> Cases()
-    {
-        var fx = ReferenceFixtures.V3;
-        var data = new TheoryData<string, string, string>();
-        foreach (var (model, config, files) in fx.Models())
-        {
-            if (!FixtureModels.IsDinov3VisionTransformer(config)) continue;
-            var tags = fx.Tensors.Keys
-                .Select(n => n.Split("__"))
-                .Where(p => p.Length == 3 && p[0] == model)
-                .Select(p => p[1]).Distinct().OrderBy(t => t, StringComparer.Ordinal);
-            foreach (var file in files)
-                foreach (var tag in tags)
-                    data.Add(model, file, tag);
-        }
-        return data;
-    }
+    public static TheoryData<string, string, string> Cases() => ReferenceFixtures.V3.OutputCases(FixtureModels.IsDinov3VisionTransformer);
 
     /// <summary>
     /// How far an output may be from the reference. fp32 RoPE: 1e-5. bf16/fp16 RoPE: the reference casts q and k (all rows)

@@ -86,6 +86,8 @@ public static class ConvNeXtOnnxExporter
             throw Unsupported(options.Height is not null ? nameof(options.Height) : nameof(options.Width), "a fixed size contradicts DynamicImageSize.");
         if (options.OrtAttention)
             throw Unsupported(nameof(options.OrtAttention), "a ConvNeXt has no attention.");
+        if (options.Int8Linears)
+            throw Unsupported(nameof(options.Int8Linears), "int8 Linears are offered for ViTs only (measured there: docs/performance.md).");
         if (intermediateStages is < 0 or > ConvNeXtConfig.Stages)
             throw Unsupported("intermediateStages", $"{intermediateStages} is not in 0–{ConvNeXtConfig.Stages}.");
         int height = options.Height ?? options.Preprocessing.Size, width = options.Width ?? options.Preprocessing.Size;

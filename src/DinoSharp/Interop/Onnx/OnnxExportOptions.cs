@@ -32,6 +32,15 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool OrtAttention { get; init; }
 
+    /// <summary>
+    /// Store every Linear's weight as int8 (symmetric, one scale per output column) and run it as ONNX Runtime's
+    /// com.microsoft DynamicQuantizeMatMul, which quantises the activations to uint8 on each call and multiplies with
+    /// the CPU's int8 dot-product instructions (VNNI). Attention's own products stay float32. Smaller and, where the
+    /// matrix products dominate, faster, at an accuracy cost that docs/performance.md states; a file only ONNX Runtime
+    /// runs.
+    /// </summary>
+    public bool Int8Linears { get; init; }
+
     /// <summary>How images become model input, stored in the metadata for the ONNX Runtime backend.</summary>
     public Preprocessing Preprocessing { get; init; } = new();
 

@@ -50,9 +50,10 @@ public static class OnnxExporter
             throw new ArgumentException("ONNX export option OrtAttention: the fused com.microsoft Attention node cannot rotate q and k; a DINOv3 ViT (RoPE) is exported with plain attention.", nameof(options));
         var (height, width, outputs, opset) = Validate(model.Config, options);
         var graph = BuildGraph(model, height, width, outputs, options.OrtAttention, opset);
+        if (options.Int8Linears) QuantizeLinearWeights(graph);
 
         var metadata = new OnnxMetadata(model.Config with { DropPathRate = 0 }, options.Preprocessing, options.Source, options.SourceSha256,
-            height, width, outputs);
+            height, width, outputs, options.Int8Linears ? "int8" : Eval.ModelIdentity.DefaultPrecision);
         var onnx = new ModelProto
         {
             IrVersion = IrVersionFor(opset),
@@ -62,7 +63,7 @@ public static class OnnxExporter
             Graph = graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
-        if (options.OrtAttention)
+        if (options.OrtAttention || options.Int8Linears)
             onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = OnnxGraphBuilder.MicrosoftDomain, Version = 1 });
         foreach (var (key, value) in metadata.ToProperties())
             onnx.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
@@ -312,6 +313,50 @@ public static class OnnxExporter
         }
         var y = g.MatMul(x, g.Initializer(name + ".weight_t", weight.t()));
         return bias is null ? y : g.Add(y, g.Initializer(name + ".bias", bias));
+    }
+
+    /// <summary>
+    /// Rewrites every MatMul by a Linear's weight (the initializers named <c>*.weight_t</c>, [in, out]) as
+    /// com.microsoft DynamicQuantizeMatMul with the weight in int8: per output column j, scale_j = max_i |W_ij| / 127
+    /// and W_ij ≈ scale_j · round(W_ij / scale_j), zero point 0.
+    /// </summary>
+    static void QuantizeLinearWeights(GraphProto graph)
+    {
+        var initializers = graph.Initializer.ToDictionary(t => t.Name);
+        foreach (var node in graph.Node.Where(n => n.OpType == "MatMul" && n.Domain == ""))
+        {
+            if (!initializers.TryGetValue(node.Input[1], out var weight) || !weight.Name.Contains(".weight_t", StringComparison.Ordinal)
+                || weight.Dims.Count != 2 || weight.DataType != OnnxGraphBuilder.FloatType
+                || graph.Node.Count(n => n.Input.Contains(weight.Name)) != 1) continue;
+            int rows = (int)weight.Dims[0], columns = (int)weight.Dims[1];
+            var w = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weight.RawData.Span);
+            var scales = new float[columns];
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                    scales[j] = Math.Max(scales[j], Math.Abs(w[i * columns + j]));
+            for (int j = 0; j < columns; j++) scales[j] = scales[j] > 0 ? scales[j] / 127f : 1f;
+            var q = new byte[rows * columns];
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columns; j++)
+                    q[i * columns + j] = unchecked((byte)(sbyte)Math.Clamp(MathF.Round(w[i * columns + j] / scales[j]), -127f, 127f));
+
+            TensorProto Tensor(string suffix, TensorProto.Types.DataType type, long[] dims, byte[] raw)
+            {
+                var t = new TensorProto { Name = weight.Name + suffix, DataType = (int)type, RawData = Google.Protobuf.ByteString.CopyFrom(raw) };
+                t.Dims.AddRange(dims);
+                graph.Initializer.Add(t);
+                return t;
+            }
+            var quantized = Tensor("_int8", TensorProto.Types.DataType.Int8, [rows, columns], q);
+            var scale = Tensor("_scale", TensorProto.Types.DataType.Float, [columns], System.Runtime.InteropServices.MemoryMarshal.AsBytes(scales.AsSpan()).ToArray());
+            var zero = Tensor("_zero_point", TensorProto.Types.DataType.Int8, [columns], new byte[columns]);
+            graph.Initializer.Remove(weight);
+            node.OpType = "DynamicQuantizeMatMul";
+            node.Domain = OnnxGraphBuilder.MicrosoftDomain;
+            node.Input[1] = quantized.Name;
+            node.Input.Add(scale.Name);
+            node.Input.Add(zero.Name);
+        }
     }
 
     /// <summary>Moves every initializer's raw data into "&lt;model&gt;.data" (4 kB aligned), as ONNX external data.</summary>

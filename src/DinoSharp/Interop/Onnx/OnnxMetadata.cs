@@ -11,8 +11,9 @@ namespace DinoSharp.Interop.Onnx;
 /// <param name="Height">Fixed input height in pixels, or null for a graph that takes any size.</param>
 /// <param name="Width">Fixed input width in pixels, or null for a graph that takes any size.</param>
 /// <param name="Outputs">The graph outputs present.</param>
+/// <param name="Precision">The arithmetic of the Linears: "fp32", or "int8" for <see cref="OnnxExportOptions.Int8Linears"/>; part of the embedding identity.</param>
 public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preprocessing Preprocessing, string Source, string SourceSha256,
-    int? Height, int? Width, OnnxOutputs Outputs)
+    int? Height, int? Width, OnnxOutputs Outputs, string Precision = Eval.ModelIdentity.DefaultPrecision)
 {
     /// <summary>True when the graph takes any image size (a multiple of the patch size).</summary>
     public bool DynamicImageSize => Height is null || Width is null;
@@ -29,6 +30,8 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
     public const string ImageSizeKey = "dinosharp.image_size";
     /// <summary>metadata_props key of <see cref="Outputs"/>, as <see cref="FormatOutputs"/> writes it.</summary>
     public const string OutputsKey = "dinosharp.outputs";
+    /// <summary>metadata_props key of <see cref="Precision"/> (absent in files written before it existed: fp32).</summary>
+    public const string PrecisionKey = "dinosharp.precision";
 
     /// <summary>The metadata as the key → string pairs stored in the model's metadata_props (read back by <see cref="Parse"/>).</summary>
     public IReadOnlyDictionary<string, string> ToProperties() => new Dictionary<string, string>
@@ -39,6 +42,7 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
         [SourceSha256Key] = SourceSha256,
         [ImageSizeKey] = DynamicImageSize ? "dynamic" : $"{Height}x{Width}",
         [OutputsKey] = FormatOutputs(Outputs),
+        [PrecisionKey] = Precision,
     };
 
     /// <summary>Reads the metadata back; <paramref name="file"/> names the model in errors.</summary>
@@ -53,7 +57,8 @@ public sealed record OnnxMetadata(VisionTransformerConfig Architecture, Preproce
             return new OnnxMetadata(
                 JsonSerializer.Deserialize<VisionTransformerConfig>(Get(ArchitectureKey), ModelCard.Json) ?? throw new JsonException("null architecture"),
                 JsonSerializer.Deserialize<Preprocessing>(Get(PreprocessingKey), ModelCard.Json) ?? throw new JsonException("null preprocessing"),
-                Get(SourceKey), Get(SourceSha256Key), size?[0], size?[1], ParseOutputs(Get(OutputsKey)));
+                Get(SourceKey), Get(SourceSha256Key), size?[0], size?[1], ParseOutputs(Get(OutputsKey)),
+                props.TryGetValue(PrecisionKey, out var precision) ? precision : Eval.ModelIdentity.DefaultPrecision);
         }
         catch (Exception e) when (e is JsonException or FormatException or IndexOutOfRangeException or ArgumentException)
         {
