@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates docs/reliability-figures.md from the rows the reliability tests wrote into tests/output/reliability/
 # (or $DINOSHARP_RELIABILITY_OUT): faults injected per run (by kind), runs resumed, bytes lost, fuzz inputs per format.
-#   dotnet test DinoSharp.slnx -c Release --filter "FullyQualifiedName~Reliability" && scripts/reliability-figures.sh
+#   dotnet test DinoSharp.slnx -c Release --filter "FullyQualifiedName~Reliability|FullyQualifiedName~ShardedEmbedding" && scripts/reliability-figures.sh
+# (ShardedEmbeddingTests writes the row of a rank killed under mpirun.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 in=${DINOSHARP_RELIABILITY_OUT:-tests/output/reliability}
@@ -10,7 +11,7 @@ ls "$in"/faults-*.md "$in"/fuzz-*.md >/dev/null 2>&1 || { echo "no figures in $i
 {
   echo "# Reliability figures"
   echo
-  echo "Written by the tests in \`tests/DinoSharp.Tests/Reliability\` on their last run, joined by \`scripts/reliability-figures.sh\`"
+  echo "Written by the tests in \`tests/DinoSharp.Tests/Reliability\` (and \`Distributed/ShardedEmbeddingTests\`) on their last run, joined by \`scripts/reliability-figures.sh\`"
   echo "(generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when joined; do not edit by hand)."
   echo "Times depend on the machine's load; counts do not. \"Bytes lost\" is what the test checks: the final files equal an"
   echo "uninterrupted run's byte for byte, and every file written before the fault still verifies."

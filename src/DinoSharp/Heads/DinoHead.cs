@@ -1,4 +1,3 @@
-using DinoSharp.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
