@@ -53,25 +53,8 @@ public static class OpsBenchmark
             ("gelu out of place", () => nn.functional.gelu(hidden), c.Depth),
             ("gelu in place", () => hidden.gelu_(), c.Depth),
         };
-        var times = cases.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < 7; round++)
-        {
-            for (int i = 0; i < cases.Length; i++)
-            {
-                using (var warm = cases[i].Run()) { }
-                var clock = Stopwatch.StartNew();
-                int reps = 0;
-                do { using var r = cases[i].Run(); reps++; } while (clock.Elapsed.TotalSeconds < 0.3);
-                times[i].Add(clock.Elapsed.TotalMilliseconds / reps);
-            }
-        }
-        double whole = Median(times[0]);
         Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens; median of 7 interleaved rounds");
-        for (int i = 0; i < cases.Length; i++)
-        {
-            double ms = Median(times[i]), perForward = ms * cases[i].PerForward;
-            Console.WriteLine($"{cases[i].Name,-32} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1} of the forward)");
-        }
+        Report(cases, rounds: 7, wholeIndex: 0, "of the forward");
         MatmulPrecision(batch * n, d, 4 * d);
     }
 
@@ -116,8 +99,18 @@ public static class OpsBenchmark
             ("attention: fused sdpa fp32", () => { using var q32 = q.to(ScalarType.Float32); using var k32 = k.to(ScalarType.Float32); using var v32 = v.to(ScalarType.Float32); return nn.functional.scaled_dot_product_attention(q32, k32, v32).to(bf); }, c.Depth),
             ("attention: matmul + softmax bf16", () => torch.matmul(torch.matmul(q * (1.0 / Math.Sqrt(d / heads)), k.transpose(-2, -1)).to(ScalarType.Float32).softmax(-1).to(bf), v), c.Depth),
         };
+        Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens ({m} rows); median of 5 interleaved rounds; shares of the bf16 forward");
+        Report(cases, rounds: 5, wholeIndex: 1, "");
+    }
+
+    /// <summary>
+    /// Times every case in interleaved rounds (each: one warm-up call, then calls for at least 0.3 s) and prints its
+    /// median milliseconds, times its calls per forward, as a share of case <paramref name="wholeIndex"/>'s.
+    /// </summary>
+    static void Report((string Name, Func<Tensor> Run, int PerForward)[] cases, int rounds, int wholeIndex, string shareOf)
+    {
         var times = cases.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < 5; round++)
+        for (int round = 0; round < rounds; round++)
             for (int i = 0; i < cases.Length; i++)
             {
                 using (var warm = cases[i].Run()) { }
@@ -126,12 +119,12 @@ public static class OpsBenchmark
                 do { using var r = cases[i].Run(); reps++; } while (clock.Elapsed.TotalSeconds < 0.3);
                 times[i].Add(clock.Elapsed.TotalMilliseconds / reps);
             }
-        double whole = Median(times[1]);
-        Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens ({m} rows); median of 5 interleaved rounds; shares of the bf16 forward");
-        for (int i = 0; i < cases.Length; i++)
+        double whole = Median(times[wholeIndex]);
+        int width = cases.Max(c => c.Name.Length);
+        foreach (var (c, t) in cases.Zip(times))
         {
-            double ms = Median(times[i]), perForward = ms * cases[i].PerForward;
-            Console.WriteLine($"{cases[i].Name,-42} {ms,8:F2} ms × {cases[i].PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1})");
+            double ms = Median(t), perForward = ms * c.PerForward;
+            Console.WriteLine($"{c.Name.PadRight(width)} {ms,8:F2} ms × {c.PerForward,2} = {perForward,8:F2} ms  ({perForward / whole,6:P1}{(shareOf.Length > 0 ? " " + shareOf : "")})");
         }
     }
 

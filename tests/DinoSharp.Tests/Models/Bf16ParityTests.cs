@@ -19,7 +19,7 @@ namespace DinoSharp.Tests.Models;
 [Trait("Category", "Parity")]
 public sealed class Bf16ParityTests(ITestOutputHelper output)
 {
-    const double MinCosine = 0.999;
+    internal const double MinCosine = 0.999;
 
     public static TheoryData<string, string> Cases()
     {
@@ -47,13 +47,29 @@ public sealed class Bf16ParityTests(ITestOutputHelper output)
         vit.eval();
 
         using var scope = torch.NewDisposeScope();
-        using var _ = torch.inference_mode();
-        var x = fx.Load("input_" + input);
         var masks = masked ? fx.Load("input_patch_mask_" + input).to(ScalarType.Bool) : null;
+        AssertBf16NearReference(output, fx, vit, model, tag, masks, fp32Tolerance: 1e-5);
+    }
+
+    /// <summary>
+    /// The shared check of both ViT families: the features of <paramref name="vit"/> in a bf16 region are float32 and
+    /// every cls and patch token is within cosine <see cref="MinCosine"/> of the reference outputs of (<paramref name="model"/>,
+    /// <paramref name="tag"/>); the fp32 forward afterwards is bit for bit the one before, and, when
+    /// <paramref name="fp32Tolerance"/> is given, its cls token is that close to the reference.
+    /// </summary>
+    internal static void AssertBf16NearReference(ITestOutputHelper output, ReferenceFixtures fx, DinoVisionTransformer vit, string model, string tag,
+        Tensor? masks, double? fp32Tolerance)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.inference_mode();
+        string input = tag.EndsWith("_masked", StringComparison.Ordinal) ? tag[..^"_masked".Length] : tag;
+        var x = fx.Load("input_" + input);
+        var before = vit.ForwardFeatures(x, masks);
         BackboneOutput features;
         using (ComputePrecision.Use(Precision.Bf16))
             features = vit.ForwardFeatures(x, masks);
         Assert.Equal(ScalarType.Float32, features.ClsToken.dtype);
+        Assert.Equal(ScalarType.Float32, features.PatchTokens.dtype);
         foreach (var (name, actual) in new[] { ("x_norm_clstoken", features.ClsToken), ("x_norm_patchtokens", features.PatchTokens) })
         {
             var expected = fx.Load($"{model}__{tag}__{name}");
@@ -62,7 +78,11 @@ public sealed class Bf16ParityTests(ITestOutputHelper output)
             output.WriteLine($"{model} {tag} {name}: min cosine {min:F6}, mean {cos.mean().item<float>():F6}, max abs error {err:E2}");
             Assert.True(min >= MinCosine, $"{model} {tag} {name}: a token's cosine to the reference is {min:F6} < {MinCosine}");
         }
-        // And the fp32 path is untouched by the bf16 region having run.
-        Assert.True(ReferenceFixtures.MaxAbsDiff(vit.ForwardFeatures(x, masks).ClsToken, fx.Load($"{model}__{tag}__x_norm_clstoken")) <= 1e-5);
+        // The fp32 path is untouched by the bf16 region having run.
+        var after = vit.ForwardFeatures(x, masks);
+        Assert.True(before.ClsToken.equal(after.ClsToken).all().item<bool>() && before.PatchTokens.equal(after.PatchTokens).all().item<bool>(),
+            "The fp32 forward changed after a bf16 region ran.");
+        if (fp32Tolerance is { } tolerance)
+            Assert.True(ReferenceFixtures.MaxAbsDiff(after.ClsToken, fx.Load($"{model}__{tag}__x_norm_clstoken")) <= tolerance);
     }
 }

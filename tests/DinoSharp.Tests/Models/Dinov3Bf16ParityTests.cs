@@ -19,8 +19,6 @@ namespace DinoSharp.Tests.Models;
 [Trait("Category", "Parity")]
 public sealed class Dinov3Bf16ParityTests(ITestOutputHelper output)
 {
-    const double MinCosine = 0.999;
-
     public static TheoryData<string, string> Cases()
     {
         var fx = ReferenceFixtures.V3;
@@ -46,26 +44,7 @@ public sealed class Dinov3Bf16ParityTests(ITestOutputHelper output)
         BackboneCheckpoint.Load(vit, fx.PathOf(files[0]), CheckpointLayout.Meta);
         vit.eval();
 
-        using var scope = torch.NewDisposeScope();
-        using var _ = torch.inference_mode();
-        var x = fx.Load("input_" + input);
-        var masks = masked ? fx.Load($"{model}__{input}_mask").to(ScalarType.Bool) : null;
-        var before = vit.ForwardFeatures(x, masks);
-        BackboneOutput features;
-        using (ComputePrecision.Use(Precision.Bf16))
-            features = vit.ForwardFeatures(x, masks);
-        Assert.Equal(ScalarType.Float32, features.ClsToken.dtype);
-        Assert.Equal(ScalarType.Float32, features.PatchTokens.dtype);
-        foreach (var (name, actual) in new[] { ("x_norm_clstoken", features.ClsToken), ("x_norm_patchtokens", features.PatchTokens) })
-        {
-            var expected = fx.Load($"{model}__{tag}__{name}");
-            var cos = nn.functional.cosine_similarity(actual.reshape(-1, actual.shape[^1]), expected.reshape(-1, expected.shape[^1]), dim: 1);
-            double min = cos.min().item<float>(), err = ReferenceFixtures.MaxAbsDiff(actual, expected);
-            output.WriteLine($"{model} {tag} {name}: min cosine {min:F6}, mean {cos.mean().item<float>():F6}, max abs error {err:E2}");
-            Assert.True(min >= MinCosine, $"{model} {tag} {name}: a token's cosine to the reference is {min:F6} < {MinCosine}");
-        }
-        var after = vit.ForwardFeatures(x, masks);
-        Assert.True(before.ClsToken.equal(after.ClsToken).all().item<bool>() && before.PatchTokens.equal(after.PatchTokens).all().item<bool>(),
-            "The fp32 forward changed after a bf16 region ran.");
+        using var masks = masked ? fx.Load($"{model}__{input}_mask").to(ScalarType.Bool) : null;
+        Bf16ParityTests.AssertBf16NearReference(output, fx, vit, model, tag, masks, fp32Tolerance: null);
     }
 }
