@@ -63,6 +63,8 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         if (s.Workers is <= 0) throw new UserErrorException($"--workers {s.Workers}: must be at least 1.");
         OutputPath.CheckFile("--json", s.Json);
         s.ApplyThreads();
+        // A --model that cannot be measured is refused now, not after minutes of benchmarks.
+        using var trainedModel = s.Model is null ? null : TrainedAgreement.Open(s.Model);
         var total = Stopwatch.StartNew();
         var rows = new List<Row>();
         void Log(string what) { if (!s.Quiet) Console.Error.WriteLine($"[{total.Elapsed.TotalSeconds,5:F0} s] {what}"); }
@@ -233,7 +235,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         if (s.Model is not null)
         {
             Log($"bf16 against fp32 for {s.Model} on Fashion-MNIST");
-            trained = TrainedAgreement.Measure(s.Model);
+            trained = TrainedAgreement.Measure(trainedModel!);
             rows.Add(new Row("accuracy", $"bf16 vs fp32, {s.Model}, {trained.Cosine.Images} Fashion-MNIST test images", $"cls {F(trained.Cosine.ClsMeanCosine, "F5")}",
                 $"mean cosine (min {F(trained.Cosine.ClsMinCosine, "F5")})"));
             rows.Add(new Row("accuracy", "  patch tokens", $"{F(trained.Cosine.PatchMeanCosine, "F5")}", $"mean cosine (min {F(trained.Cosine.PatchMinCosine, "F5")})"));
@@ -361,14 +363,27 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
     /// <summary>bf16 against fp32 for a trained model on Fashion-MNIST: token cosines on 256 test images, and kNN@20 on the full splits embedded in each precision.</summary>
     sealed record TrainedAgreement(PrecisionAgreement Cosine, double KnnFp32, double KnnBf16)
     {
-        public static TrainedAgreement Measure(string model)
+        /// <summary>The model and Fashion-MNIST's splits, checked before any benchmark runs.</summary>
+        public sealed record Inputs(BackboneEmbedder Embedder, IImageDataset Train, IImageDataset Test) : IDisposable
+        {
+            public void Dispose() => Embedder.Dispose();
+        }
+
+        public static Inputs Open(string model)
         {
             if (ModelResolver.IsRawPixels(model)) throw new UserErrorException($"--model {model}: raw pixels have no precision to compare; give a trained model (a run folder).");
             var train = DatasetSpec.Open("fashion-mnist:train");
             var test = DatasetSpec.Open("fashion-mnist:test");
-            using var opened = ModelResolver.Open(model);
-            if (opened is not BackboneEmbedder embedder)
-                throw new UserErrorException($"--model {model}: bf16 applies to a TorchSharp backbone (a run folder, weights file or random:<arch>), not to {opened.Identity}.");
+            var opened = ModelResolver.Open(model);
+            if (opened is BackboneEmbedder embedder) return new Inputs(embedder, train, test);
+            string identity = opened.Identity.ToString();
+            opened.Dispose();
+            throw new UserErrorException($"--model {model}: bf16 applies to a TorchSharp backbone (a run folder, weights file or random:<arch>), not to {identity}.");
+        }
+
+        public static TrainedAgreement Measure(Inputs inputs)
+        {
+            var (embedder, train, test) = inputs;
             var cosine = PrecisionAgreement.Measure(embedder.Extractor, Enumerable.Range(0, Math.Min(test.Count, 256)).Select(test.Load).ToList());
             double Knn(Precision precision)
             {
