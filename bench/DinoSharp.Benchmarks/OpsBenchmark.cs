@@ -61,7 +61,7 @@ public static class OpsBenchmark
     /// <summary>
     /// Where a bf16 forward's time goes (`ops bf16 [arch] [batch] [size]`): the whole forward in fp32 and in a bf16
     /// region, against its bf16 parts at the same shapes — the four products per block, the weight casts, the
-    /// activation casts, fused attention in bf16, GELU on bf16, LayerNorm and the promoted residual in float32.
+    /// activation casts, attention (the fused kernel in bf16 and fp32, and the bf16 path), GELU on bf16, LayerNorm and the promoted residual in float32.
     /// </summary>
     static void Bf16Forward(string arch, int batch, int size)
     {
@@ -97,7 +97,7 @@ public static class OpsBenchmark
             ("layerscale + residual: addcmul, bf16 branch", () => torch.addcmul(tokens, tokensBf, gamma, 1), 2 * c.Depth),
             ("layerscale + residual: cast, then addcmul", () => { using var f = tokensBf.to(ScalarType.Float32); return torch.addcmul(tokens, f, gamma, 1); }, 2 * c.Depth),
             ("attention: fused sdpa fp32", () => { using var q32 = q.to(ScalarType.Float32); using var k32 = k.to(ScalarType.Float32); using var v32 = v.to(ScalarType.Float32); return nn.functional.scaled_dot_product_attention(q32, k32, v32).to(bf); }, c.Depth),
-            ("attention: matmul + softmax bf16", () => torch.matmul(torch.matmul(q * (1.0 / Math.Sqrt(d / heads)), k.transpose(-2, -1)).to(ScalarType.Float32).softmax(-1).to(bf), v), c.Depth),
+            ("attention: bf16 products + bf16 softmax (the bf16 path)", () => { using var r = DinoSharp.Layers.ComputePrecision.Use(DinoSharp.Layers.Precision.Bf16); return DinoSharp.Layers.ComputePrecision.Attention(q, k, v); }, c.Depth),
         };
         Console.WriteLine($"{arch}, batch {batch}, {size} px, {n} tokens ({m} rows); median of 5 interleaved rounds; shares of the bf16 forward");
         Report(cases, rounds: 5, wholeIndex: 1, "");

@@ -6,7 +6,7 @@ namespace DinoSharp.Layers;
 
 /// <summary>
 /// Multi-head self-attention with one fused qkv projection (rows q | k | v, heads contiguous inside each),
-/// computed with libtorch's fused scaled_dot_product_attention. DINOv3's variant is the same layer with two options:
+/// computed by <see cref="ComputePrecision.Attention"/> (libtorch's fused kernel in float32). DINOv3's variant is the same layer with two options:
 /// a masked key bias (<see cref="LinearKMaskedBias"/>) and RoPE tables that rotate q and k of the patch tokens.
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
@@ -40,7 +40,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var (q, k, v) = SplitHeads(x, rope);
-        var o = nn.functional.scaled_dot_product_attention(q, k, v);   // [B, heads, N, headDim]
+        var o = ComputePrecision.Attention(q, k, v);   // [B, heads, N, headDim]
         return Merge(o, x.shape).MoveToOuterDisposeScope();
     }
 

@@ -9,8 +9,8 @@ namespace DinoSharp.Layers;
 /// torch.autocast plays in PyTorch, which TorchSharp 0.107 does not offer. Inside a bf16 region the layers call
 /// <see cref="Linear(TorchSharp.Modules.Linear, Tensor)"/>, <see cref="Linear(Tensor, Tensor, Tensor?)"/> and
 /// <see cref="Conv2d"/>, which cast the input and the float32 weights to bfloat16 (autograd carries the gradients back
-/// to the float32 weights through the cast) and return bfloat16 products; fused attention on those products runs in
-/// bfloat16 (its softmax accumulates in float32 inside the kernel). Everything else follows PyTorch's type promotion:
+/// to the float32 weights through the cast) and return bfloat16 products; attention on those products runs in bfloat16
+/// (<see cref="Attention"/>). Everything else follows PyTorch's type promotion:
 /// the residual stream stays float32 (a bfloat16 branch added to it, or scaled by a float32 LayerScale, is promoted),
 /// so LayerNorm statistics are float32. Outside a region, or in fp32, the layers run exactly as before.
 /// </summary>
@@ -101,6 +101,24 @@ public static class ComputePrecision
         var y = nn.functional.conv2d(Bf(x), Bf(module.weight!), module.bias is null ? null : Bf(module.bias),
             strides: [stride, stride]);
         return y.to(x.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// softmax(q·kᵀ/√headDim)·v for q, k, v [B, heads, N, headDim] → [B, heads, N, headDim]. Outside a bf16 region
+    /// libtorch's fused kernel (scaled_dot_product_attention). In a bf16 region two batched bfloat16 products around a
+    /// softmax of the bfloat16 scores (it accumulates in float32 inside the kernel, as the fused one does): libtorch
+    /// 2.10's fused CPU kernel gains nothing from bfloat16, and this path is ~13 % faster for a whole ViT-S/14 forward
+    /// and ~16 % for its training step (docs/performance.md, "Attention in bf16"). The price is scores rounded to
+    /// bfloat16 before the softmax; the bf16 fixture tests and `dino bench`'s cosine bound what that costs.
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v)
+    {
+        if (!bf16 || q.dtype != ScalarType.BFloat16) return nn.functional.scaled_dot_product_attention(q, k, v);
+        using var scope = torch.NewDisposeScope();
+        long b = q.shape[0], h = q.shape[1], n = q.shape[2], headDim = q.shape[3], keys = k.shape[2];
+        var scores = torch.bmm((q * (1.0 / Math.Sqrt(headDim))).reshape(b * h, n, headDim), k.reshape(b * h, keys, headDim).transpose(1, 2));
+        var o = torch.bmm(scores.softmax(-1), v.reshape(b * h, keys, headDim));
+        return o.view(b, h, n, headDim).MoveToOuterDisposeScope();
     }
 
     static Tensor Bf(Tensor t) => t.dtype == ScalarType.BFloat16 ? t.alias() : t.to(ScalarType.BFloat16);
