@@ -89,6 +89,7 @@ internal class ModelSettings : WeightsSettings
         {
             backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
             if (precision == Layers.Precision.Auto) Messages.Note(ComputePrecision.Describe(precision), Quiet);
+            else if (ComputePrecision.IsEmulated(precision)) Messages.Warning(ComputePrecision.Describe(precision));
         }
         else if (precision == Layers.Precision.Bf16 && embedder is OnnxBackboneEmbedder)
         {

@@ -47,13 +47,21 @@ public static class ComputePrecision
     };
 
     /// <summary>A sentence saying what <paramref name="precision"/> resolves to here and why, for a command's output.</summary>
-    public static string Describe(Precision precision)
+    public static string Describe(Precision precision) => Describe(precision, CpuHasNativeBf16);
+
+    internal static string Describe(Precision precision, bool nativeBf16) => precision switch
     {
-        string name = Name(precision);
-        return precision == Precision.Auto
-            ? $"Precision: {name} (auto: this CPU {(CpuHasNativeBf16 ? "has" : "has no")} native bfloat16 dot products)."
-            : $"Precision: {name}.";
-    }
+        Precision.Auto => $"Precision: {(nativeBf16 ? "bf16" : "fp32")} (auto: this CPU {(nativeBf16 ? "has" : "has no")} native bfloat16 dot products).",
+        Precision.Bf16 when !nativeBf16 => NotNativeWarning,
+        _ => $"Precision: {Name(precision)}.",
+    };
+
+    /// <summary>Whether <paramref name="precision"/> asks for bfloat16 on a CPU that only emulates it (worth a warning).</summary>
+    public static bool IsEmulated(Precision precision) => precision == Precision.Bf16 && !CpuHasNativeBf16;
+
+    internal const string NotNativeWarning = "Precision: bf16, but this CPU has no native bfloat16 dot products (no avx512_bf16 or amx_bf16): "
+        + "libtorch converts every product to float32 and back, so bf16 runs slower than fp32 here with bf16's rounding. "
+        + "Use --precision auto or fp32 (--set precision=auto in training).";
 
     /// <summary>Runs the current thread's matrix products in <paramref name="precision"/> (resolved) until the result is disposed; regions nest.</summary>
     public static IDisposable Use(Precision precision)

@@ -1,0 +1,32 @@
+using DinoSharp.Layers;
+
+namespace DinoSharp.Tests.Models;
+
+/// <summary>
+/// What a command says about its precision, on a CPU with native bfloat16 dot products and on one without (both cases
+/// whatever this machine is): auto names its choice and the reason, bf16 asked for on a CPU that only emulates it is a
+/// warning that says what to use instead, and fp32 is one plain sentence.
+/// </summary>
+public sealed class PrecisionChoiceTests
+{
+    [Theory]
+    [InlineData(Precision.Auto, true, "Precision: bf16 (auto: this CPU has native bfloat16 dot products).")]
+    [InlineData(Precision.Auto, false, "Precision: fp32 (auto: this CPU has no native bfloat16 dot products).")]
+    [InlineData(Precision.Bf16, true, "Precision: bf16.")]
+    [InlineData(Precision.Fp32, true, "Precision: fp32.")]
+    [InlineData(Precision.Fp32, false, "Precision: fp32.")]
+    public void EachChoiceIsSaid(Precision precision, bool nativeBf16, string expected) =>
+        Assert.Equal(expected, ComputePrecision.Describe(precision, nativeBf16));
+
+    [Fact]
+    public void Bf16WithoutNativeSupportIsAWarningWithTheWayOut()
+    {
+        string said = ComputePrecision.Describe(Precision.Bf16, nativeBf16: false);
+        Assert.StartsWith("Precision: bf16, but this CPU has no native bfloat16 dot products", said, StringComparison.Ordinal);
+        Assert.Contains("slower than fp32", said, StringComparison.Ordinal);
+        Assert.Contains("--precision auto or fp32", said, StringComparison.Ordinal);
+        Assert.Equal(!ComputePrecision.CpuHasNativeBf16, ComputePrecision.IsEmulated(Precision.Bf16));
+        Assert.False(ComputePrecision.IsEmulated(Precision.Fp32));
+        Assert.False(ComputePrecision.IsEmulated(Precision.Auto));
+    }
+}
