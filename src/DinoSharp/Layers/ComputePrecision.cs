@@ -60,7 +60,7 @@ public static class ComputePrecision
     public static bool IsEmulated(Precision precision) => precision == Precision.Bf16 && !CpuHasNativeBf16;
 
     internal const string NotNativeWarning = "Precision: bf16, but this CPU has no native bfloat16 dot products (no avx512_bf16 or amx_bf16): "
-        + "libtorch converts every product to float32 and back, so bf16 runs slower than fp32 here with bf16's rounding. "
+        + "libtorch emulates them, so bf16 runs slower than fp32 here, with bf16's rounding. "
         + "Use --precision auto or fp32 (--set precision=auto in training).";
 
     /// <summary>Runs the current thread's matrix products in <paramref name="precision"/> (resolved) until the result is disposed; regions nest.</summary>
