@@ -193,7 +193,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
 
         (StepProfile Fp32, StepProfile Bf16)? vitsStep = null;
         string vitsStepName = "";
-        if (s.VitsTraining && !ComputePrecision.CpuHasNativeBf16)
+        if (s.VitsTraining && emulatedBf16)
         {
             // Emulated bfloat16 makes the bf16 ViT-S/14-sized step take many minutes and says nothing a user can act on.
             Log("ViT-S/14-sized training step skipped: this CPU has no native bfloat16 dot products (its bf16 step would be emulated)");

@@ -88,8 +88,8 @@ internal class ModelSettings : WeightsSettings
         if (embedder is BackboneEmbedder backbone)
         {
             backbone.Extractor.Precision = ComputePrecision.Resolve(precision);
-            if (precision == Layers.Precision.Auto) Messages.Note(ComputePrecision.Describe(precision), Quiet);
-            else if (ComputePrecision.IsEmulated(precision)) Messages.Warning(ComputePrecision.Describe(precision));
+            if (ComputePrecision.IsEmulated(precision)) Messages.Warning(ComputePrecision.Describe(precision));
+            else if (precision == Layers.Precision.Auto) Messages.Note(ComputePrecision.Describe(precision), Quiet);
         }
         else if (precision == Layers.Precision.Bf16 && embedder is OnnxBackboneEmbedder)
         {

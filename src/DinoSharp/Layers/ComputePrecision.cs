@@ -46,22 +46,28 @@ public static class ComputePrecision
         _ => throw new ArgumentException($"'{text}': use auto, fp32 or bf16."),
     };
 
-    /// <summary>A sentence saying what <paramref name="precision"/> resolves to here and why, for a command's output.</summary>
-    public static string Describe(Precision precision) => Describe(precision, CpuHasNativeBf16);
+    /// <summary>
+    /// A sentence saying what <paramref name="precision"/> resolves to here and why, for a command's output; for a
+    /// <paramref name="resumed"/> run, that the precision is the run's. Where <see cref="IsEmulated"/>, it is a warning
+    /// and says what bf16 costs on this CPU.
+    /// </summary>
+    public static string Describe(Precision precision, bool resumed = false) => DescribeFor(precision, CpuHasNativeBf16, resumed);
 
-    internal static string Describe(Precision precision, bool nativeBf16) => precision switch
+    /// <summary><see cref="Describe"/> for a CPU with or without native bfloat16 (tests say both, whatever this machine is).</summary>
+    internal static string DescribeFor(Precision precision, bool nativeBf16, bool resumed) => precision switch
     {
+        Precision.Bf16 when !nativeBf16 && resumed =>
+            "Precision: bf16 (the run's), which this CPU only emulates: its steps run slower than fp32's would; the run keeps it so that its resume stays exact.",
+        Precision.Bf16 when !nativeBf16 =>
+            "Precision: bf16, but this CPU has no native bfloat16 dot products (no avx512_bf16 or amx_bf16): libtorch emulates them, "
+            + "so bf16 runs slower than fp32 here, with bf16's rounding. Use --precision auto or fp32 (--set precision=auto in training).",
+        _ when resumed => $"Precision: {Name(precision)} (the run's).",
         Precision.Auto => $"Precision: {(nativeBf16 ? "bf16" : "fp32")} (auto: this CPU {(nativeBf16 ? "has" : "has no")} native bfloat16 dot products).",
-        Precision.Bf16 when !nativeBf16 => NotNativeWarning,
         _ => $"Precision: {Name(precision)}.",
     };
 
     /// <summary>Whether <paramref name="precision"/> asks for bfloat16 on a CPU that only emulates it (worth a warning).</summary>
     public static bool IsEmulated(Precision precision) => precision == Precision.Bf16 && !CpuHasNativeBf16;
-
-    internal const string NotNativeWarning = "Precision: bf16, but this CPU has no native bfloat16 dot products (no avx512_bf16 or amx_bf16): "
-        + "libtorch emulates them, so bf16 runs slower than fp32 here, with bf16's rounding. "
-        + "Use --precision auto or fp32 (--set precision=auto in training).";
 
     /// <summary>Runs the current thread's matrix products in <paramref name="precision"/> (resolved) until the result is disposed; regions nest.</summary>
     public static IDisposable Use(Precision precision)

@@ -143,11 +143,9 @@ public sealed class DinoTrainer
         // so a resumed run continues in its precision on any CPU.
         var precision = config.Precision == Precision.Auto && start.State is { } resumed ? resumed.Precision ?? Precision.Fp32 : config.Precision;
         using var trainStep = new TrainStep(arch, precision, comm, options.HoldFinalizers);
-        if (ComputePrecision.IsEmulated(precision))
-            progress.Warning(start.State is null ? ComputePrecision.Describe(precision)
-                : "Precision: bf16 (the run's), which this CPU only emulates: its steps run slower than fp32's would; the run keeps it so that its resume stays exact.");
-        else
-            progress.Message(start.State is null ? ComputePrecision.Describe(precision) : $"Precision: {ComputePrecision.Name(precision)} (the run's).");
+        string precisionSaid = ComputePrecision.Describe(precision, resumed: start.State is not null);
+        if (ComputePrecision.IsEmulated(precision)) progress.Warning(precisionSaid);
+        else progress.Message(precisionSaid);
         var loader = BuildLoader(dataset, arch.BackboneConfig.PatchSize);
         var knn = IsRoot && config.Train.KnnEvery > 0 ? OnlineKnn.TryCreate(config, arch.BackboneConfig, progress) : null;
         var clock = Stopwatch.StartNew();
