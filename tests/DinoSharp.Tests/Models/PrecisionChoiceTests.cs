@@ -11,21 +11,17 @@ namespace DinoSharp.Tests.Models;
 public sealed class PrecisionChoiceTests
 {
     [Theory]
-    [InlineData(Precision.Auto, true, "Precision: bf16 (auto: this CPU has native bfloat16 dot products).")]
-    [InlineData(Precision.Auto, false, "Precision: fp32 (auto: this CPU has no native bfloat16 dot products).")]
-    [InlineData(Precision.Bf16, true, "Precision: bf16.")]
-    [InlineData(Precision.Fp32, true, "Precision: fp32.")]
-    [InlineData(Precision.Fp32, false, "Precision: fp32.")]
-    public void EachChoiceIsSaid(Precision precision, bool nativeBf16, string expected) =>
-        Assert.Equal(expected, ComputePrecision.DescribeFor(precision, nativeBf16, resumed: false));
-
-    [Theory]
-    [InlineData(Precision.Bf16, true, "Precision: bf16 (the run's).")]
-    [InlineData(Precision.Fp32, true, "Precision: fp32 (the run's).")]
-    [InlineData(Precision.Fp32, false, "Precision: fp32 (the run's).")]
-    [InlineData(Precision.Bf16, false, "Precision: bf16 (the run's), which this CPU only emulates: its steps run slower than fp32's would; the run keeps it so that its resume stays exact.")]
-    public void AResumedRunSaysThePrecisionIsTheRuns(Precision precision, bool nativeBf16, string expected) =>
-        Assert.Equal(expected, ComputePrecision.DescribeFor(precision, nativeBf16, resumed: true));
+    [InlineData(Precision.Auto, true, false, "Precision: bf16 (auto: this CPU has native bfloat16 dot products).")]
+    [InlineData(Precision.Auto, false, false, "Precision: fp32 (auto: this CPU has no native bfloat16 dot products).")]
+    [InlineData(Precision.Bf16, true, false, "Precision: bf16.")]
+    [InlineData(Precision.Fp32, true, false, "Precision: fp32.")]
+    [InlineData(Precision.Fp32, false, false, "Precision: fp32.")]
+    [InlineData(Precision.Bf16, true, true, "Precision: bf16 (the run's).")]
+    [InlineData(Precision.Fp32, true, true, "Precision: fp32 (the run's).")]
+    [InlineData(Precision.Fp32, false, true, "Precision: fp32 (the run's).")]
+    [InlineData(Precision.Bf16, false, true, "Precision: bf16 (the run's), which this CPU only emulates: its steps run slower than fp32's would; the run keeps it so that its resume stays exact.")]
+    public void EachChoiceIsSaid(Precision precision, bool nativeBf16, bool resumed, string expected) =>
+        Assert.Equal(expected, ComputePrecision.DescribeFor(precision, nativeBf16, resumed));
 
     [Fact]
     public void Bf16WithoutNativeSupportIsAWarningWithTheWayOut()

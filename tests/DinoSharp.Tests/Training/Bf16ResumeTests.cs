@@ -28,11 +28,11 @@ public sealed class Bf16ResumeTests : IDisposable
         Assert.Equal(TrainingOutcome.Completed, full.Outcome);
 
         using var cancel = new CancellationTokenSource();
-        var firstProgress = new Recorder(6, cancel);
+        var firstProgress = new RecordingProgress(6, cancel);
         var first = new DinoTrainer(config, new TrainingOptions { OutputDir = parts, MaxSteps = TinyRun.Steps }, firstProgress).Run(cancel.Token);
         Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
         Assert.Equal(6, first.Steps);
-        var secondProgress = new Recorder();
+        var secondProgress = new RecordingProgress();
         var second = new DinoTrainer(config, new TrainingOptions { OutputDir = parts, MaxSteps = TinyRun.Steps, Resume = true }, secondProgress).Run();
         Assert.Equal(TinyRun.Steps, second.Steps);
         bool emulated = precision == "bf16" && !DinoSharp.Layers.ComputePrecision.CpuHasNativeBf16;
@@ -51,15 +51,5 @@ public sealed class Bf16ResumeTests : IDisposable
         // The weights saved are float32 master weights.
         var saved = DinoSharp.Interop.SafetensorsFile.Load(Path.Combine(parts, "checkpoints", $"step_{TinyRun.Steps:D8}", "model.safetensors"));
         Assert.All(saved.Values.Where(t => t.is_floating_point()), t => Assert.Equal(TorchSharp.torch.ScalarType.Float32, t.dtype));
-    }
-
-    /// <summary>Keeps the warnings; cancels the run after <paramref name="step"/> when given a source.</summary>
-    sealed class Recorder(long step = long.MaxValue, CancellationTokenSource? cancel = null) : ITrainingProgress
-    {
-        public List<string> Warnings { get; } = [];
-        public void Started(long startStep, long totalSteps) { }
-        public void Step(StepMetrics metrics, long totalSteps) { if (metrics.Step >= step) cancel?.Cancel(); }
-        public void Message(string text) { }
-        public void Warning(string text) => Warnings.Add(text);
     }
 }

@@ -41,7 +41,7 @@ public sealed class GramTrainingTests(ITestOutputHelper output) : IDisposable
 
         // Interrupted after step 6 (between the refresh after step 3 and the one max_updates forbids after step 7), then resumed.
         using var cancel = new CancellationTokenSource();
-        var first = new DinoTrainer(config, new TrainingOptions { OutputDir = split, MaxSteps = Steps, Threads = 1 }, new CancelAt(6, cancel)).Run(cancel.Token);
+        var first = new DinoTrainer(config, new TrainingOptions { OutputDir = split, MaxSteps = Steps, Threads = 1 }, new RecordingProgress(6, cancel)).Run(cancel.Token);
         Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
         Assert.Equal(6, first.Steps);
         var second = new DinoTrainer(config, new TrainingOptions { OutputDir = split, MaxSteps = Steps, Resume = true, Threads = 1 }).Run();
@@ -123,14 +123,5 @@ public sealed class GramTrainingTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(e.Message);
         Assert.DoesNotContain('\n', e.Message);
         Assert.StartsWith(message, e.Message);
-    }
-
-    /// <summary>Cancels the run once step <paramref name="step"/> is logged (the trainer then checkpoints it and stops).</summary>
-    sealed class CancelAt(long step, CancellationTokenSource cancel) : ITrainingProgress
-    {
-        public void Started(long startStep, long totalSteps) { }
-        public void Step(StepMetrics metrics, long totalSteps) { if (metrics.Step == step) cancel.Cancel(); }
-        public void Message(string text) { }
-        public void Warning(string text) { }
     }
 }
