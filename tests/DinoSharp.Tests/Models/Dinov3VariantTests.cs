@@ -47,7 +47,7 @@ public sealed class Dinov3VariantTests
     }
 
     public static TheoryData<string> BuildableVariants() =>
-        new(["dinov3_vits16", "dinov3_vits16plus", "vit_small", "vit_small_reg4", "vit_pico_p14", "vit_pico_p8"]);
+        new(["dinov3_vits16", "dinov3_vits16plus", "vit_small", "vit_small_reg4", "vit_pico_p14", "vit_femto_p14", "vit_pico_p8"]);
 
     [Theory]
     [MemberData(nameof(BuildableVariants))]

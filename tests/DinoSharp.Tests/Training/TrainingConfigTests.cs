@@ -60,7 +60,7 @@ public sealed class TrainingConfigTests
             TrainingConfigValidator.Validate(config);
             Assert.Equal(TrainingConfigLoader.ToJson(config), TrainingConfigLoader.ToJson(DefaultConfigs.Load(name, [])));
         }
-        Assert.Equal("vit_pico_p14", DefaultConfigs.FashionMnistCpu.Student.Arch);
+        Assert.Equal("vit_femto_p14", DefaultConfigs.FashionMnistCpu.Student.Arch);
         Assert.Equal(0.006, DefaultConfigs.Load("fashion_mnist_cpu", ["optim.base_lr=0.006"]).Optim.BaseLr);
         var bad = Assert.Throws<ConfigException>(() => DefaultConfigs.Load("photos_cpu", ["train.bach_size=3"]));
         Assert.Equal("unknown config key 'train.bach_size'. Did you mean 'train.batch_size'?", bad.Message);

@@ -50,7 +50,7 @@ public sealed class TrainingRunTests : IDisposable
         using var embedder = ModelResolver.Open(dir);
         var images = Enumerable.Range(0, 4).Select(i => new FashionMnist(train: false).Load(i)).ToList();
         using var e = embedder.Embed(images);
-        Assert.Equal(new long[] { 4, 128 }, e.shape);
+        Assert.Equal(new long[] { 4, VisionTransformerVariants.Get(config.Student.Arch).EmbedDim }, e.shape);
     }
 
     /// <summary>The ImageNet-style ViT-S/14 recipe (224/98 crops, 65536 prototypes) trains on a folder of photos with batch 2.</summary>
