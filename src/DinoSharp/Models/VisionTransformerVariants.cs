@@ -6,8 +6,8 @@ namespace DinoSharp.Models;
 /// Named backbone configurations. The patch-14 variants are Meta's released DINOv2 backbones (518 px: a 37×37 position
 /// grid), with "_reg4" adding 4 register tokens and the antialiased position-embedding resize of the hub register models.
 /// The small patch-4, patch-7 and patch-14 variants (pico: dim 128; femto: dim 96 with a 2× MLP) are the CPU-sized
-/// models this project trains on 32 px and 28 px images; the patch-8 one is for photos at 64 px global crops. The dinov3_* variants are Meta's released DINOv3 ViTs with the hub's
-/// settings (family dinov3_vit).
+/// models this project trains on 32 px and 28 px images; the patch-8 one is for photos at 64 px global crops. The
+/// dinov3_* variants are Meta's released DINOv3 ViTs with the hub's settings (family dinov3_vit).
 /// </summary>
 public static class VisionTransformerVariants
 {
@@ -54,8 +54,8 @@ public static class VisionTransformerVariants
         ["vit_pico_p7"] = Cpu(128, 4, 4, patch: 7, img: 28),
         ["vit_tiny_p7"] = Cpu(192, 6, 3, patch: 7, img: 28),
         ["vit_pico_p14"] = Cpu(128, 4, 4, patch: 14, img: 28),
-        // The default for Fashion-MNIST on a CPU: narrower than pico (dim 96, 3 heads) with an MLP 2× wide, not 4×; at equal
-        // CPU time its cheaper step learns more (docs/results.md, "Why a smaller backbone").
+        // The Fashion-MNIST default: narrower than pico (dim 96, 3 heads) with an MLP 2× wide, not 4×; at equal CPU
+        // time its cheaper step learns more (docs/results.md, "Why a smaller backbone").
         ["vit_femto_p14"] = Cpu(96, 4, 3, patch: 14, img: 28) with { MlpRatio = 2 },
         ["vit_pico_p8"] = Cpu(128, 4, 4, patch: 8, img: 64),
         // A CPU-sized DINOv3 ViT for training on Fashion-MNIST (vit_pico_p14's size): RoPE, 4 storage tokens, masked key bias.
