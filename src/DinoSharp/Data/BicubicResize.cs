@@ -17,9 +17,12 @@ public static class BicubicResize
     /// <param name="outHeight">Output height in pixels.</param>
     /// <param name="flipHorizontal">Mirror the output left–right (RandomHorizontalFlip applied after the resize).</param>
     /// <param name="destination">At least 3·outWidth·outHeight floats; receives [3, outHeight, outWidth] in [0, 1], not normalised.</param>
+    /// <param name="greyPlane">The image is greyscale (<see cref="RgbImage.IsGreyscale"/>, the caller's word): resample its
+    /// first channel only and write just the first plane, which holds the values all three planes would.</param>
     /// <exception cref="ArgumentOutOfRangeException">The box is empty or reaches outside the image.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
-    public static void ResizeToChw(RgbImage image, CropBox box, int outWidth, int outHeight, bool flipHorizontal, Span<float> destination)
+    public static void ResizeToChw(RgbImage image, CropBox box, int outWidth, int outHeight, bool flipHorizontal, Span<float> destination,
+        bool greyPlane = false)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (box.Left < 0 || box.Top < 0 || box.Width <= 0 || box.Height <= 0
@@ -40,7 +43,8 @@ public static class BicubicResize
             rowEnd = Math.Max(rowEnd, vw.Start[y] + vw.Length[y]);
         }
         int rows = rowEnd - rowFirst;
-        int rowStride = outWidth * 3;
+        int channels = greyPlane ? 1 : 3;
+        int rowStride = outWidth * channels;
         float[] tmp = ArrayPool<float>.Shared.Rent(rows * rowStride);
         float[] acc = ArrayPool<float>.Shared.Rent(rowStride);
         try
@@ -57,6 +61,14 @@ public static class BicubicResize
                     int p = srcRow + hw.Start[x] * 3;
                     int n = hw.Length[x];
                     int wo = x * hk;
+                    if (greyPlane)
+                    {
+                        float a = 0;
+                        for (int k = 0; k < n; k++, p += 3)
+                            a += hw.Weights[wo + k] * px[p];
+                        tmp[t + x] = a;
+                        continue;
+                    }
                     float a0 = 0, a1 = 0, a2 = 0;
                     for (int k = 0; k < n; k++, p += 3)
                     {
@@ -88,9 +100,8 @@ public static class BicubicResize
                 for (int x = 0; x < outWidth; x++)
                 {
                     int dx = rowOut + (flipHorizontal ? outWidth - 1 - x : x);
-                    destination[dx] = Math.Clamp(acc[3 * x] * inv255, 0f, 1f);
-                    destination[plane + dx] = Math.Clamp(acc[3 * x + 1] * inv255, 0f, 1f);
-                    destination[2 * plane + dx] = Math.Clamp(acc[3 * x + 2] * inv255, 0f, 1f);
+                    for (int c = 0; c < channels; c++)
+                        destination[c * plane + dx] = Math.Clamp(acc[channels * x + c] * inv255, 0f, 1f);
                 }
             }
         }

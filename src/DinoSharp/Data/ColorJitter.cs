@@ -33,7 +33,8 @@ public sealed class ColorJitter
     /// <param name="chw">A 3-channel float CHW image in [0, 1] (the first 3·<paramref name="plane"/> floats are used).</param>
     /// <param name="plane">Pixels per channel, H·W.</param>
     /// <param name="rng">The image's random stream.</param>
-    public void Apply(Span<float> chw, int plane, Random rng)
+    /// <param name="channels">3, or 1 for a grey image held as one plane (<see cref="ColorOps"/>).</param>
+    public void Apply(Span<float> chw, int plane, Random rng, int channels = 3)
     {
         ArgumentNullException.ThrowIfNull(rng);
         Span<int> order = [0, 1, 2, 3];
@@ -48,10 +49,10 @@ public sealed class ColorJitter
         {
             switch (op)
             {
-                case 0: ColorOps.Brightness(chw[..(3 * plane)], b); break;
-                case 1: ColorOps.Contrast(chw, plane, c); break;
-                case 2: ColorOps.Saturation(chw, plane, s); break;
-                default: ColorOps.Hue(chw, plane, h); break;
+                case 0: ColorOps.Brightness(chw[..(channels * plane)], b); break;
+                case 1: ColorOps.Contrast(chw, plane, c, channels); break;
+                case 2: ColorOps.Saturation(chw, plane, s, channels); break;
+                default: ColorOps.Hue(chw, plane, h, channels); break;
             }
         }
     }

@@ -3,6 +3,8 @@ namespace DinoSharp.Data;
 /// <summary>
 /// Photometric operations on a 3-channel float CHW image in [0, 1], following torchvision's tensor definitions
 /// (functional_tensor): every blend is ratio·img + (1 − ratio)·other, clamped to [0, 1]. <c>plane</c> = H·W.
+/// With <c>channels</c> = 1 the image is a grey one held as a single plane, read as three equal channels: every operation
+/// keeps R = G = B, so it computes on that plane exactly the values it would on each plane of the three-channel copy.
 /// </summary>
 public static class ColorOps
 {
@@ -23,34 +25,37 @@ public static class ColorOps
     }
 
     /// <summary>Blend with the mean of the grayscale image (one scalar for the whole image).</summary>
-    public static void Contrast(Span<float> chw, int plane, float factor)
+    public static void Contrast(Span<float> chw, int plane, float factor, int channels = 3)
     {
+        var (g, b) = GreenBlue(plane, channels);
         double sum = 0;
         for (int i = 0; i < plane; i++)
-            sum += LumaR * chw[i] + LumaG * chw[plane + i] + LumaB * chw[2 * plane + i];
+            sum += LumaR * chw[i] + LumaG * chw[g + i] + LumaB * chw[b + i];
         float mean = (float)(sum / plane);
         float offset = (1f - factor) * mean;
-        for (int i = 0; i < 3 * plane; i++)
+        for (int i = 0; i < channels * plane; i++)
             chw[i] = Math.Clamp(factor * chw[i] + offset, 0f, 1f);
     }
 
     /// <summary>Blend each pixel with its own grey value.</summary>
-    public static void Saturation(Span<float> chw, int plane, float factor)
+    public static void Saturation(Span<float> chw, int plane, float factor, int channels = 3)
     {
+        var (go, bo) = GreenBlue(plane, channels);
         float keep = 1f - factor;
         for (int i = 0; i < plane; i++)
         {
-            float r = chw[i], g = chw[plane + i], b = chw[2 * plane + i];
+            float r = chw[i], g = chw[go + i], b = chw[bo + i];
             float grey = keep * (LumaR * r + LumaG * g + LumaB * b);
             chw[i] = Math.Clamp(factor * r + grey, 0f, 1f);
-            chw[plane + i] = Math.Clamp(factor * g + grey, 0f, 1f);
-            chw[2 * plane + i] = Math.Clamp(factor * b + grey, 0f, 1f);
+            chw[go + i] = Math.Clamp(factor * g + grey, 0f, 1f);
+            chw[bo + i] = Math.Clamp(factor * b + grey, 0f, 1f);
         }
     }
 
     /// <summary>Shift the hue by <paramref name="shift"/> (fraction of a turn, in [−0.5, 0.5]) in HSV space.</summary>
-    public static void Hue(Span<float> chw, int plane, float shift)
+    public static void Hue(Span<float> chw, int plane, float shift, int channels = 3)
     {
+        if (GreenBlue(plane, channels) == (0, 0)) return; // one grey plane: the loop below would leave every pixel unchanged
         for (int i = 0; i < plane; i++)
         {
             float r = chw[i], g = chw[plane + i], b = chw[2 * plane + i];
@@ -91,14 +96,15 @@ public static class ColorOps
     }
 
     /// <summary>Replace every channel by the luma, keeping 3 channels.</summary>
-    public static void Grayscale(Span<float> chw, int plane)
+    public static void Grayscale(Span<float> chw, int plane, int channels = 3)
     {
+        var (g, b) = GreenBlue(plane, channels);
         for (int i = 0; i < plane; i++)
         {
-            float grey = LumaR * chw[i] + LumaG * chw[plane + i] + LumaB * chw[2 * plane + i];
+            float grey = LumaR * chw[i] + LumaG * chw[g + i] + LumaB * chw[b + i];
             chw[i] = grey;
-            chw[plane + i] = grey;
-            chw[2 * plane + i] = grey;
+            chw[g + i] = grey;
+            chw[b + i] = grey;
         }
     }
 
@@ -110,15 +116,25 @@ public static class ColorOps
                 chw[i] = 1f - chw[i];
     }
 
-    /// <summary>(x − mean[c]) / std[c] per channel.</summary>
-    public static void Normalize(Span<float> chw, int plane, ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
+    /// <summary>(x − mean[c]) / std[c] per channel; with <paramref name="channels"/> = 1 the grey plane is first copied to all three.</summary>
+    public static void Normalize(Span<float> chw, int plane, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, int channels = 3)
     {
-        for (int c = 0; c < 3; c++)
+        _ = GreenBlue(plane, channels);   // checks channels
+        for (int c = 2; c >= 0; c--)   // channel 0 last: with one plane, it is every channel's source
         {
             float m = mean[c], inv = 1f / std[c];
+            var src = chw.Slice(channels == 1 ? 0 : c * plane, plane);
             var ch = chw.Slice(c * plane, plane);
             for (int i = 0; i < ch.Length; i++)
-                ch[i] = (ch[i] - m) * inv;
+                ch[i] = (src[i] - m) * inv;
         }
     }
+
+    /// <summary>Offsets of the green and blue planes: the red plane's own (0) when the image is one grey plane.</summary>
+    static (int Green, int Blue) GreenBlue(int plane, int channels) => channels switch
+    {
+        3 => (plane, 2 * plane),
+        1 => (0, 0),
+        _ => throw new ArgumentOutOfRangeException(nameof(channels), $"channels = {channels}: must be 1 (one grey plane) or 3."),
+    };
 }

@@ -58,9 +58,10 @@ public sealed class EvalTransform
     public void Apply(RgbImage image, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
+        bool grey = image.IsGreyscale();   // one plane through the resize, copied to three by the normalisation
         if (Stretch)
         {
-            BicubicResize.ResizeToChw(image, new CropBox(0, 0, image.Height, image.Width), CropSize, CropSize, false, destination);
+            BicubicResize.ResizeToChw(image, new CropBox(0, 0, image.Height, image.Width), CropSize, CropSize, false, destination, grey);
         }
         else
         {
@@ -75,9 +76,9 @@ public sealed class EvalTransform
             int x0 = (int)Math.Round(left * sx), y0 = (int)Math.Round(top * sy);
             int w = Math.Clamp((int)Math.Round(CropSize * sx), 1, image.Width - x0);
             int h = Math.Clamp((int)Math.Round(CropSize * sy), 1, image.Height - y0);
-            BicubicResize.ResizeToChw(image, new CropBox(y0, x0, h, w), CropSize, CropSize, false, destination);
+            BicubicResize.ResizeToChw(image, new CropBox(y0, x0, h, w), CropSize, CropSize, false, destination, grey);
         }
-        ColorOps.Normalize(destination, CropSize * CropSize, ColorOps.ImageNetMean, ColorOps.ImageNetStd);
+        ColorOps.Normalize(destination, CropSize * CropSize, ColorOps.ImageNetMean, ColorOps.ImageNetStd, grey ? 1 : 3);
     }
 
     /// <summary>[B, 3, CropSize, CropSize] float32 for a list of images.</summary>

@@ -27,13 +27,16 @@ public static class GaussianBlur
         return k.Select(v => (float)(v / sum)).ToArray();
     }
 
-    /// <summary>Blurs the three channels of <paramref name="chw"/> in place: rows, then columns, each with <paramref name="kernel"/>.</summary>
+    /// <summary>Blurs the channels of <paramref name="chw"/> in place: rows, then columns, each with <paramref name="kernel"/>.</summary>
     /// <param name="chw">A float [3, height, width] image.</param>
     /// <param name="height">Image height in pixels.</param>
     /// <param name="width">Image width in pixels.</param>
     /// <param name="kernel">An odd-length 1-D kernel summing to 1 (<see cref="Kernel"/>).</param>
-    public static void Apply(Span<float> chw, int height, int width, ReadOnlySpan<float> kernel)
+    /// <param name="channels">Planes to blur: 3, or 1 for a grey image held as one plane.</param>
+    public static void Apply(Span<float> chw, int height, int width, ReadOnlySpan<float> kernel, int channels = 3)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, 3);
         int plane = height * width;
         int radius = kernel.Length / 2;
         float[] tmp = ArrayPool<float>.Shared.Rent(plane);
@@ -43,7 +46,7 @@ public static class GaussianBlur
         {
             for (int i = 0; i < width + 2 * radius; i++) colIndex[i] = Reflect(i - radius, width);
             for (int i = 0; i < height + 2 * radius; i++) rowIndex[i] = Reflect(i - radius, height) * width;
-            for (int c = 0; c < 3; c++)
+            for (int c = 0; c < channels; c++)
             {
                 var ch = chw.Slice(c * plane, plane);
                 for (int y = 0; y < height; y++)

@@ -28,4 +28,16 @@ public sealed class RgbImage
 
     /// <summary>Interleaved RGB bytes, index (y * Width + x) * 3 + channel.</summary>
     public byte[] Pixels { get; }
+
+    /// <summary>
+    /// Whether every pixel has R = G = B (checked on each call: <see cref="Pixels"/> can change). The augmentations and
+    /// the eval transform then work on one plane and copy it to three channels at the end, with the same values.
+    /// </summary>
+    public bool IsGreyscale()
+    {
+        var px = Pixels.AsSpan();
+        for (int i = 0; i < px.Length; i += 3)
+            if (px[i] != px[i + 1] || px[i] != px[i + 2]) return false;
+        return true;
+    }
 }

@@ -243,6 +243,45 @@ public sealed class AugmentationTests
         Assert.Equal([2, 1, 0, 1, 2, 3, 2, 1], new[] { -2, -1, 0, 1, 2, 3, 4, 5 }.Select(i => GaussianBlur.Reflect(i, 4)));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_grey_image_held_as_one_plane_gets_the_values_of_the_three_channel_path(int seed)
+    {
+        // Fashion-MNIST-like: grey bytes, 28 px, cropped and resized to 28 (up) and 14 (down), every photometric operation
+        // with strong factors. The one-plane path must give every plane the three-channel path's values, bit for bit.
+        var rng = new Random(seed);
+        var px = new byte[28 * 28 * 3];
+        for (int i = 0; i < px.Length; i += 3) px[i] = px[i + 1] = px[i + 2] = (byte)rng.Next(256);
+        var image = new RgbImage(28, 28, px);
+        Assert.True(image.IsGreyscale());
+        px[5] ^= 1;
+        Assert.False(image.IsGreyscale());
+        px[5] ^= 1;
+        var jitter = new ColorJitter(0.8, 0.8, 0.5, 0.2);
+        foreach (var (box, size) in new[] { (new CropBox(3, 2, 20, 17), 28), (new CropBox(0, 5, 12, 14), 14) })
+        {
+            int plane = size * size;
+            float[] Run(int channels)
+            {
+                var dst = new float[3 * plane];
+                BicubicResize.ResizeToChw(image, box, size, size, flipHorizontal: true, dst, greyPlane: channels == 1);
+                jitter.Apply(dst, plane, new DataRandom((ulong)seed), channels);
+                ColorOps.Grayscale(dst, plane, channels);
+                GaussianBlur.Apply(dst, size, size, GaussianBlur.Kernel(0.4, 0), channels);
+                ColorOps.Solarize(dst.AsSpan(0, channels * plane));
+                ColorOps.Normalize(dst, plane, ColorOps.ImageNetMean, ColorOps.ImageNetStd, channels);
+                return dst;
+            }
+            float[] three = Run(3), one = Run(1);
+            for (int i = 0; i < three.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(three[i]) == BitConverter.SingleToInt32Bits(one[i]), $"float {i}: {three[i]:R} against {one[i]:R}");
+            Assert.NotEqual(three[0], three[plane]);   // the planes differ only by the per-channel normalisation
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => ColorOps.Contrast(new float[12], 4, 0.5f, channels: 2));
+    }
+
     [Fact]
     public void Color_jitter_with_zero_strength_is_the_identity()
     {
