@@ -35,8 +35,8 @@ public static class GaussianBlur
     /// <param name="channels">Planes to blur: 3, or 1 for a grey image held as one plane.</param>
     public static void Apply(Span<float> chw, int height, int width, ReadOnlySpan<float> kernel, int channels = 3)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, 3);
+        if (channels is not (1 or 3))
+            throw new ArgumentOutOfRangeException(nameof(channels), $"channels = {channels}: must be 1 (one grey plane) or 3.");
         int plane = height * width;
         int radius = kernel.Length / 2;
         float[] tmp = ArrayPool<float>.Shared.Rent(plane);

@@ -40,10 +40,15 @@ public sealed class MultiCropAugmentation
     public MultiCropSample Apply(RgbImage image, ulong seed, int? label = null)
     {
         ArgumentNullException.ThrowIfNull(image);
+        return Apply(image, seed, label, grey: image.IsGreyscale());
+    }
+
+    /// <summary><see cref="Apply(RgbImage, ulong, int?)"/> with the one-plane path chosen by the caller (tests compare both on grey images).</summary>
+    internal MultiCropSample Apply(RgbImage image, ulong seed, int? label, bool grey)
+    {
         var global = new float[GlobalCropsNumber][];
         var local = new float[Config.LocalCropsNumber][];
         var rng = new DataRandom(seed);
-        bool grey = image.IsGreyscale();
         for (int c = 0; c < GlobalCropsNumber; c++)
         {
             global[c] = new float[GlobalCropLength];
@@ -60,7 +65,7 @@ public sealed class MultiCropAugmentation
     /// <summary>
     /// Writes the views of one image straight into crop-major batch buffers (the layout of
     /// <see cref="MultiCropBatch"/>): global crop c of batch slot b at offset (c·B + b)·GlobalCropLength, local crop c
-    /// at (c·B + b)·LocalCropLength. Produces exactly the values of <see cref="Apply"/> for the same seed.
+    /// at (c·B + b)·LocalCropLength. Produces exactly the values of <see cref="Apply(RgbImage, ulong, int?)"/> for the same seed.
     /// </summary>
     public void ApplyInto(RgbImage image, ulong seed, float[] globalBatch, float[] localBatch, int batchSize, int slot)
     {

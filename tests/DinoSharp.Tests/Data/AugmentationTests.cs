@@ -280,6 +280,21 @@ public sealed class AugmentationTests
             Assert.NotEqual(three[0], three[plane]);   // the planes differ only by the per-channel normalisation
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => ColorOps.Contrast(new float[12], 4, 0.5f, channels: 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GaussianBlur.Apply(new float[12], 2, 2, [1f], channels: 2));
+
+        // The whole multi-crop augmentation (every crop, flip, jitter, blur, solarisation the config draws): the path a
+        // grey image takes by default against the three-channel path, on many seeds.
+        var augmentation = new MultiCropAugmentation(new CropConfig
+        {
+            GlobalCropsSize = 28, LocalCropsSize = 14, LocalCropsNumber = 2, GlobalCropsScale = new(0.35, 1), LocalCropsScale = new(0.15, 0.45),
+        });
+        for (ulong s = 0; s < 40; s++)
+        {
+            var fast = augmentation.Apply(image, s, label: 3);
+            var slow = augmentation.Apply(image, s, 3, grey: false);
+            foreach (var (f, w) in fast.GlobalCrops.Concat(fast.LocalCrops).Zip(slow.GlobalCrops.Concat(slow.LocalCrops)))
+                Assert.Equal(w.Select(BitConverter.SingleToInt32Bits), f.Select(BitConverter.SingleToInt32Bits));
+        }
     }
 
     [Fact]

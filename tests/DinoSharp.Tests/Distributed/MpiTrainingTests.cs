@@ -76,6 +76,38 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
         Assert.Equal(uninterrupted, File.ReadAllBytes(Path.Combine(two, "teacher_backbone.safetensors")));
     }
 
+    /// <summary>
+    /// Sinkhorn-Knopp targets (the Fashion-MNIST default) normalise over the global batch, summing across the ranks: two
+    /// ranks must give one rank's losses, teacher entropy and gradient norm, step by step.
+    /// </summary>
+    [MpiFact]
+    public void Two_ranks_give_one_ranks_sinkhorn_knopp_targets()
+    {
+        string[] extra = [.. Extra, "--set", "train.centering=sinkhorn_knopp"];
+        string one = TinyRun.NewFolder("mpi-sk-one"), two = TinyRun.NewFolder("mpi-sk-two");
+        var single = DinoCli.Run(TinyRun.Args(one, false, extra), TimeSpan.FromMinutes(3));
+        Assert.True(single.ExitCode == 0, single.Stderr);
+        var pair = Mpirun.RunDino(2, TinyRun.Args(two, false, extra));
+        Assert.True(pair.ExitCode == 0, pair.Stdout + pair.Stderr);
+        var expected = TinyRun.Metrics(one);
+        var actual = TinyRun.Metrics(two);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        double worst = 0;
+        foreach (var (step, e) in expected)
+        {
+            var a = actual[step];
+            Assert.Equal(0, e.CenterNorm);   // no center is kept with Sinkhorn-Knopp targets
+            foreach (var (name, x, y) in new[]
+            {
+                ("total_loss", e.TotalLoss, a.TotalLoss), ("dino_local_loss", e.DinoLocalLoss, a.DinoLocalLoss),
+                ("dino_global_loss", e.DinoGlobalLoss, a.DinoGlobalLoss), ("ibot_loss", e.IbotLoss, a.IbotLoss),
+                ("grad_norm", e.GradNorm, a.GradNorm), ("teacher_entropy", e.TeacherEntropy, a.TeacherEntropy),
+            })
+                worst = Math.Max(worst, AssertClose(x, y, $"step {step} {name}"));
+        }
+        output.WriteLine($"largest relative difference, 2 ranks against 1 (Sinkhorn-Knopp): {worst:E2}");
+    }
+
     /// <summary>The DINO and iBOT centers of a training checkpoint.</summary>
     static Dictionary<string, Tensor> Centers(string checkpoint) =>
         SafetensorsFile.Load(Path.Combine(checkpoint, "model.safetensors")).Where(kv => kv.Key.StartsWith("objective.", StringComparison.Ordinal))

@@ -85,6 +85,9 @@ public static class TinyRun
         "train.knn_every=4", "train.knn_train_dataset=" + LabelledDataset, "train.knn_test_dataset=" + LabelledDataset,
         "train.knn_train_images=64", "train.knn_test_images=32", "train.log_every=1", $"train.checkpoint_every={CheckpointEvery}",
         "optim.epochs=2", "optim.warmup_epochs=1", "teacher.warmup_teacher_temp_epochs=1",
+        // The EMA center, not the Fashion-MNIST default's Sinkhorn-Knopp targets: the center is the objective's one piece
+        // of state, which a resume must restore and the ranks must agree on, so the resume and MPI tests check it.
+        "train.centering=centering",
         // fp32 whatever the CPU: the 2-rank comparison's tolerance is that of float32 summation order (bf16 rounding
         // moves one rank's and two ranks' gradients apart by ~5e-4); bf16 resume has its own test.
         "precision=fp32",
